@@ -1,0 +1,36 @@
+# The two commands of the README: `make demo` and `make test`. Both install what they
+# need into .venv (and the identity provider into .idp-venv) on a fresh machine.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP_FLAGS ?= --disable-pip-version-check -q
+
+.PHONY: demo test lint install clean
+
+$(VENV)/.installed: requirements.txt
+	$(PYTHON) -c 'import sys; assert sys.version_info[:2] >= (3, 11), "Python 3.11+ is required"'
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install $(PIP_FLAGS) -r requirements.txt
+	touch $@
+
+.idp-venv/.installed: requirements-idp.txt
+	test -x .idp-venv/bin/python || $(PYTHON) -m venv .idp-venv
+	.idp-venv/bin/python -m pip install $(PIP_FLAGS) -r requirements-idp.txt
+	touch $@
+
+install: $(VENV)/.installed .idp-venv/.installed
+
+demo: install
+	$(PY) scripts/demo.py
+
+lint: install
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+test: install
+	$(PY) -m ruff check .
+	$(PY) manage.py makemigrations --check --dry-run
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) .idp-venv staticfiles test-artifacts

@@ -1,0 +1,74 @@
+"""Runs one answer: the backend's events become numbered, stored, published chunks.
+
+The run is an asyncio task of its own, not the socket's: it goes on when the
+shopper's socket drops, and a reconnecting owner resumes with `subscribe`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
+from django.conf import settings
+
+from assistant.backends import get_backend
+from assistant.backends.base import AgentUnavailable, TextDelta, ToolActivity, ToolBox, Turn
+from assistant.groups import answer_group
+from assistant.services import answer_finish, chunk_append
+from tenants.context import TenantContext
+
+log = logging.getLogger(__name__)
+_running: set[asyncio.Task] = set()
+
+
+async def _publish(group: str, frame: dict) -> None:
+    await get_channel_layer().group_send(group, {"type": "answer.frame", "frame": frame})
+
+
+async def answer_run(*, ctx: TenantContext, answer_id: str, answer_pk: int, prompt: str, history: list[Turn]) -> None:
+    group = answer_group(ctx=ctx, answer_id=answer_id)
+    seq = 0
+
+    async def on_tool(name: str) -> None:
+        await _publish(group, {"type": "status", "answerId": answer_id, "state": "tool", "tool": name})
+
+    tools = ToolBox(ctx=ctx, answer_pk=answer_pk, on_call=on_tool)
+    error: tuple[str, str] | None = None
+    try:
+        async with asyncio.timeout(settings.ASSISTANT_ANSWER_TIMEOUT_SECONDS):
+            backend = get_backend()
+            async for event in backend.stream(ctx=ctx, prompt=prompt, history=history, tools=tools):
+                if isinstance(event, TextDelta) and event.text:
+                    await database_sync_to_async(chunk_append)(ctx=ctx, answer_pk=answer_pk, seq=seq, text=event.text)
+                    await _publish(group, {"type": "chunk", "answerId": answer_id, "seq": seq, "text": event.text})
+                    seq += 1
+                elif isinstance(event, ToolActivity):
+                    pass  # published by the ToolBox when the call happens
+    except AgentUnavailable as exc:
+        error = ("agent_unavailable", str(exc) or "The assistant is unavailable right now. Please try again.")
+    except TimeoutError:
+        error = ("agent_unavailable", "The assistant took too long to answer. Please try again.")
+    except asyncio.CancelledError:
+        error = ("internal", "The answer was stopped.")
+        raise
+    except Exception:
+        log.exception("answer failed on store %s", ctx.tenant_id)
+        error = ("internal", "Something went wrong while answering. Please try again.")
+    finally:
+        code = error[0] if error else ""
+        try:
+            await database_sync_to_async(answer_finish)(ctx=ctx, answer_pk=answer_pk, error_code=code)
+        finally:
+            if error:
+                await _publish(group, {"type": "error", "answerId": answer_id, "code": error[0], "message": error[1]})
+            else:
+                await _publish(group, {"type": "done", "answerId": answer_id, "chunks": seq})
+
+
+def answer_spawn(**kwargs) -> asyncio.Task:
+    task = asyncio.get_running_loop().create_task(answer_run(**kwargs))
+    _running.add(task)
+    task.add_done_callback(_running.discard)
+    return task

@@ -1,0 +1,81 @@
+"""`make demo`: start what the demo needs, seed it, serve the three stores.
+
+- the local identity provider on 127.0.0.1:$IDP_PORT (unless Cognito is configured),
+- migrations and `seed_demo`,
+- uvicorn on $HOST:$PORT serving http://tenantN.localhost:$PORT.
+Ctrl-C stops everything; the identity provider saves its state under var/.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(BASE_DIR))
+VAR = BASE_DIR / "var"
+PY = sys.executable
+
+
+def run(*args: str, env: dict[str, str]) -> None:
+    subprocess.run([PY, "manage.py", *args], cwd=BASE_DIR, env=env, check=True)
+
+
+def main() -> int:
+    from tenants.idp_local import LocalIdp, provision_pool, read_env, write_env
+
+    port = os.environ.get("PORT", "8000")
+    host = os.environ.get("HOST", "127.0.0.1")
+    env = dict(os.environ, PORT=port, STORE_PUBLIC_PORT=os.environ.get("STORE_PUBLIC_PORT", port))
+    idp = None
+    if not os.environ.get("COGNITO_USER_POOL_ID"):
+        idp_port = int(os.environ.get("IDP_PORT", "9229"))
+        idp = LocalIdp(port=idp_port, state_dir=VAR / "idp-state")
+        if idp.healthy():
+            print(f"An identity provider already answers on {idp.url}; stop it or set IDP_PORT.", file=sys.stderr)
+            return 1
+        idp.start(persist=True, log_path=VAR / "idp.log")
+        print(f"identity provider: {idp.url}")
+        idp_env = VAR / "idp.env"
+        values = provision_pool(idp, pool_id=read_env(idp_env).get("COGNITO_USER_POOL_ID"))
+        write_env(idp_env, values)
+        env.update(values)
+    try:
+        run("migrate_schemas", "--shared", "-v", "0", env=env)
+        run("migrate_schemas", "--tenant", "-v", "0", env=env)
+        run("seed_demo", env=env)
+        print(
+            f"\nServing the stores on {host}:{port}. Open http://tenant1.localhost:{port} — Ctrl-C stops.\n", flush=True
+        )
+        server = subprocess.Popen(
+            [
+                PY,
+                "-m",
+                "uvicorn",
+                "storefront.asgi:application",
+                "--host",
+                host,
+                "--port",
+                port,
+                "--ws-max-size",
+                str(64 * 1024),
+                "--no-server-header",
+            ],
+            cwd=BASE_DIR,
+            env=env,
+        )
+        try:
+            return server.wait()
+        except KeyboardInterrupt:
+            server.send_signal(signal.SIGINT)
+            return server.wait()
+    finally:
+        if idp is not None:
+            idp.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,174 @@
+"""Shared fixtures.
+
+The database is a real PostgreSQL (DATABASE_URL, or the embedded one); data is
+committed, as in production, because end-to-end tests read it from a separate
+server process. Tests therefore create their own uniquely named data.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+import requests
+from django.conf import settings
+
+from tests.support.net import install_loopback_resolver
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+ARTIFACTS = BASE_DIR / "test-artifacts"
+
+
+def pytest_configure(config):
+    install_loopback_resolver()
+    ARTIFACTS.mkdir(exist_ok=True)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(request, django_test_environment, django_db_blocker):
+    """A fresh test database for the whole session, whatever the tests are marked with."""
+    from django.test.utils import setup_databases, teardown_databases
+
+    with django_db_blocker.unblock():
+        config = setup_databases(verbosity=0, interactive=False, aliases={"default"})
+    yield
+    with django_db_blocker.unblock():
+        teardown_databases(config, verbosity=0)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _committed_db(django_db_setup, django_db_blocker):
+    """One test database for the session, with the public site; every test may use it."""
+    from django.db import connection
+
+    assert connection.settings_dict["NAME"].startswith("test_"), "refusing to run tests on a non-test database"
+    django_db_blocker.unblock()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_database()")
+        assert cursor.fetchone()[0].startswith("test_")
+    from tenants.services import public_site_ensure
+
+    settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, ".example.test", "example.test", "testserver"]
+    public_site_ensure()
+    yield
+    django_db_blocker.restore()
+
+
+def database_url() -> str:
+    from django.db import connection
+
+    d = connection.settings_dict
+    host = quote(d.get("HOST") or "", safe="")
+    port = f":{d['PORT']}" if d.get("PORT") else ""
+    user = quote(d.get("USER") or "", safe="")
+    password = f":{quote(d['PASSWORD'], safe='')}" if d.get("PASSWORD") else ""
+    return f"postgresql://{user}{password}@{host}{port}/{d['NAME']}"
+
+
+def apply_idp_settings(values: dict[str, str]) -> None:
+    from storefront.idp_settings import cognito_settings
+
+    for name, value in cognito_settings(values).items():
+        setattr(settings, name, value)
+
+
+@pytest.fixture(scope="session")
+def idp(tmp_path_factory):
+    """The local Cognito-compatible identity provider, on a free loopback port."""
+    from tenants.idp_local import LocalIdp, provision_pool
+
+    state = tmp_path_factory.mktemp("idp")
+    server = LocalIdp(port=free_port(), state_dir=state)
+    server.start(persist=False, log_path=state / "idp.log")
+    values = provision_pool(server)
+    apply_idp_settings(values)
+    yield server, values
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def server_port() -> int:
+    return free_port()
+
+
+@pytest.fixture(scope="session")
+def demo(idp, server_port, tmp_path_factory):
+    """The three demo stores and their users, seeded exactly as `make demo` does."""
+    import json
+
+    from django.core.management import call_command
+
+    settings.STORE_PUBLIC_PORT = str(server_port)
+    creds_file = tmp_path_factory.mktemp("var") / "demo-credentials.json"
+    call_command("seed_demo", credentials_file=str(creds_file), quiet=True)
+    return json.loads(creds_file.read_text())
+
+
+@pytest.fixture(scope="session")
+def live_server_url(demo, idp, server_port, tmp_path_factory):
+    """uvicorn serving storefront.asgi on a free port, as in production."""
+    _, values = idp
+    var = tmp_path_factory.mktemp("server-var")
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("COGNITO_", "OIDC_"))},
+        **values,
+        "DATABASE_URL": database_url(),
+        "DJANGO_SECRET_KEY": settings.SECRET_KEY,
+        "STOREFRONT_VAR_DIR": str(var),
+        "PORT": str(server_port),
+        "STORE_PUBLIC_PORT": str(server_port),
+        "ASSISTANT_LOCAL_CHUNK_DELAY": "0.01",
+        "DATABASE_POOL": "0",
+    }
+    log = open(ARTIFACTS / "server.log", "wb")
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "storefront.asgi:application",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(server_port),
+            "--ws-max-size",
+            str(64 * 1024),
+            "--no-access-log",
+        ],
+        cwd=BASE_DIR,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://tenant1.localhost:{server_port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError("the server exited; see test-artifacts/server.log")
+        try:
+            if requests.get(f"{base}/healthz", timeout=1).ok:
+                break
+        except requests.RequestException:
+            time.sleep(0.2)
+    else:
+        proc.kill()
+        raise RuntimeError("the server did not start; see test-artifacts/server.log")
+    yield lambda tenant: f"http://{tenant}.localhost:{server_port}"
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    log.close()
