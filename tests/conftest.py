@@ -172,3 +172,25 @@ def live_server_url(demo, idp, server_port, tmp_path_factory):
     except subprocess.TimeoutExpired:
         proc.kill()
     log.close()
+
+
+@pytest.fixture(scope="session")
+def field():
+    """shop-a / shop-b with alice, carol and bob, as in the field cases."""
+    from tests.support.field import build_field_stores
+
+    return build_field_stores()
+
+
+@pytest.fixture
+def backend(settings):
+    """Swap the assistant backend for one test: backend("dotted.Path", **options)."""
+    from assistant.backends import get_backend
+
+    def use(path: str, **options):
+        settings.ASSISTANT_BACKENDS = {"default": {"BACKEND": path, "OPTIONS": options}}
+        get_backend.cache_clear()
+        return get_backend()
+
+    yield use
+    get_backend.cache_clear()
