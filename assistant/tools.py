@@ -15,11 +15,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, ProgrammingError
 
+from assistant.credentials import CredentialError, DatabaseCredential, verify_database_credential
 from assistant.models import ToolCall
 from storefront.selectors import order_for_shopper, orders_for_shopper, policy_get
 from tenants.context import TenantContext, activate
+from tenants.roles import acting_as
 
 log = logging.getLogger(__name__)
 
@@ -139,8 +141,21 @@ def _audit_arguments(arguments: Any) -> dict:
     return {"raw": text[:500]} if len(text) > 500 or not isinstance(arguments, dict) else arguments
 
 
-def tool_run(*, ctx: TenantContext, name: str, arguments: Any = None, answer_pk: int | None = None) -> ToolResult:
-    """Run one tool for the context's shopper, inside one transaction, and audit it. Sync."""
+def _is_permission_error(exc: DatabaseError) -> bool:
+    cause = exc.__cause__
+    return isinstance(exc, ProgrammingError) and getattr(cause, "sqlstate", None) == "42501"
+
+
+def tool_run(
+    *,
+    ctx: TenantContext,
+    credential: DatabaseCredential,
+    name: str,
+    arguments: Any = None,
+    answer_pk: int | None = None,
+) -> ToolResult:
+    """Run one tool for the context's shopper as the store's database role, in one
+    transaction, and audit it. Sync."""
     if not ctx.shopper_sub:
         raise PermissionError("tools run only for a signed-in shopper")
     started = time.perf_counter()
@@ -149,15 +164,24 @@ def tool_run(*, ctx: TenantContext, name: str, arguments: Any = None, answer_pk:
         if spec is None:
             raise ToolArgumentError("no such tool")
         kwargs = _clean_arguments(spec, arguments)
-        with activate(ctx), transaction.atomic():
+        role = verify_database_credential(credential, ctx=ctx)
+        with acting_as(ctx, role=role):
             data = spec.run(ctx=ctx, **kwargs)
         outcome = data.pop("outcome", ToolCall.Outcome.OK)
         result = ToolResult(name, outcome, data)
     except ToolArgumentError as exc:
         result = ToolResult(str(name)[:64], ToolCall.Outcome.INVALID, {"error": str(exc)})
-    except DatabaseError:
-        log.exception("tool %s failed on store %s", name, ctx.tenant_id)
-        result = ToolResult(str(name)[:64], ToolCall.Outcome.ERROR, {"error": "the data is unavailable"})
+    except CredentialError:
+        log.warning("tool %s refused on store %s: bad credential", name, ctx.tenant_id)
+        result = ToolResult(str(name)[:64], ToolCall.Outcome.DENIED, {"error": "access denied"})
+    except DatabaseError as exc:
+        if _is_permission_error(exc):
+            # The database refused: the tool reached outside this store or shopper.
+            log.warning("tool %s denied by the database on store %s", name, ctx.tenant_id)
+            result = ToolResult(str(name)[:64], ToolCall.Outcome.DENIED, {"error": "access denied"})
+        else:
+            log.exception("tool %s failed on store %s", name, ctx.tenant_id)
+            result = ToolResult(str(name)[:64], ToolCall.Outcome.ERROR, {"error": "the data is unavailable"})
     duration_ms = int((time.perf_counter() - started) * 1000)
     with activate(ctx):
         ToolCall.objects.create(

@@ -232,6 +232,17 @@ ASSISTANT_BACKENDS = {
         "OPTIONS": {"chunk_delay": float(env("ASSISTANT_LOCAL_CHUNK_DELAY", "0.03"))},
     }
 }
+# Credentials the tools run with: "database" (per-store role + row-level security,
+# always used for database tools) or "sts" (AssumeRole with TenantId/UserId tags).
+ASSISTANT_CREDENTIALS = env("ASSISTANT_CREDENTIALS", "database")
+ASSISTANT_CREDENTIAL_OPTIONS = {
+    "database": {"ttl_seconds": env_int("ASSISTANT_CREDENTIAL_TTL_SECONDS", 900)},
+    "sts": {
+        "role_arn": env("ASSISTANT_STS_ROLE_ARN"),
+        "duration_seconds": env_int("ASSISTANT_CREDENTIAL_TTL_SECONDS", 900),
+        "region": env("AWS_REGION", env("AWS_DEFAULT_REGION", "us-east-1")),
+    },
+}
 ASSISTANT_MAX_PROMPT_CHARS = env_int("ASSISTANT_MAX_PROMPT_CHARS", 2000)
 ASSISTANT_MAX_FRAME_BYTES = env_int("ASSISTANT_MAX_FRAME_BYTES", 16 * 1024)
 ASSISTANT_ANSWER_TIMEOUT_SECONDS = env_int("ASSISTANT_ANSWER_TIMEOUT_SECONDS", 120)

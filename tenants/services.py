@@ -65,6 +65,22 @@ def store_create(
     return store, True
 
 
+def store_delete(*, tenant_id: str) -> None:
+    """Drop a store: its schema (all its data) and its database role."""
+    from tenants.roles import store_role_drop
+
+    store = store_by_tenant_id(tenant_id)
+    if store is None:
+        raise LookupError(f"no store with tenant id {tenant_id!r}")
+    schema = store.schema_name
+    with public():
+        Domain.objects.filter(tenant=store).delete()
+        store.delete(force_drop=True)
+    store_role_drop(schema)
+    forget_hosts()
+    log.info("store %s deleted (schema %s dropped)", tenant_id, schema)
+
+
 def store_by_tenant_id(tenant_id: str) -> Store | None:
     with public():
         return Store.objects.filter(tenant_id=tenant_id).exclude(schema_name=get_public_schema_name()).first()

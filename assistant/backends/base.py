@@ -14,6 +14,7 @@ from typing import Any
 
 from channels.db import database_sync_to_async
 
+from assistant.credentials import vend_database_credential
 from assistant.tools import TOOLS, ToolResult, tool_run
 from tenants.context import TenantContext
 
@@ -52,6 +53,7 @@ class ToolBox:
         self._ctx = ctx
         self._answer_pk = answer_pk
         self._on_call = on_call
+        self._credential = None
 
     @staticmethod
     def catalogue() -> list[dict[str, Any]]:
@@ -63,8 +65,10 @@ class ToolBox:
     async def call(self, name: str, arguments: dict | None = None) -> ToolResult:
         if self._on_call is not None:
             await self._on_call(str(name)[:64])
+        if self._credential is None:
+            self._credential = vend_database_credential(ctx=self._ctx)
         return await database_sync_to_async(tool_run)(
-            ctx=self._ctx, name=name, arguments=arguments, answer_pk=self._answer_pk
+            ctx=self._ctx, credential=self._credential, name=name, arguments=arguments, answer_pk=self._answer_pk
         )
 
 
