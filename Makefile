@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP_FLAGS ?= --disable-pip-version-check -q
 
-.PHONY: demo test lint install clean
+.PHONY: demo test lint install clean stop
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -c 'import sys; assert sys.version_info[:2] >= (3, 11), "Python 3.11+ is required"'
@@ -32,5 +32,10 @@ test: install
 	$(PY) manage.py makemigrations --check --dry-run
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-clean:
+# The embedded PostgreSQL (used when DATABASE_URL is unset) keeps running between
+# commands so they share it; this stops it.
+stop:
+	test ! -x $(PY) || $(PY) -c 'from pathlib import Path; from storefront.embedded_db import embedded_stop; print("embedded PostgreSQL stopped" if embedded_stop(Path("var/pgdata")) else "embedded PostgreSQL was not running")'
+
+clean: stop
 	rm -rf $(VENV) .idp-venv staticfiles test-artifacts

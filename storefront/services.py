@@ -68,5 +68,5 @@ def order_add(
 
 def orders_clear(*, ctx: TenantContext, shopper_sub: str) -> int:
     with activate(ctx), transaction.atomic():
-        deleted, _ = Order.objects.filter(shopper_sub=shopper_sub).delete()
-        return deleted
+        deleted, per_model = Order.objects.filter(shopper_sub=shopper_sub).delete()
+        return per_model.get(Order._meta.label, 0)

@@ -8,6 +8,7 @@ import re
 import pytest
 from django.core.management import call_command
 
+from storefront.management.commands.seed_demo import DEMO_POLICY_TEXT
 from storefront.selectors import orders_for_shopper, policy_get
 from storefront.services import policy_set
 from tenants.services import context_for_tenant_id
@@ -89,7 +90,7 @@ def test_owner_changes_the_policy_in_admin_and_the_assistant_follows(live_server
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form.text).group(1)
     saved = owner.post(
         change_url,
-        data={"csrfmiddlewaretoken": token, "days": "15", "text": "Returns accepted within 15 days.", "_save": "Save"},
+        data={"csrfmiddlewaretoken": token, "days": "15", "text": DEMO_POLICY_TEXT, "_save": "Save"},
         headers={"Referer": change_url},
         allow_redirects=False,
     )

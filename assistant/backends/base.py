@@ -49,11 +49,15 @@ class ToolBox:
         ctx: TenantContext,
         answer_pk: int | None = None,
         on_call: Callable[[str], Awaitable[None]] | None = None,
+        aws_credential=None,
     ):
         self._ctx = ctx
         self._answer_pk = answer_pk
         self._on_call = on_call
         self._credential = None
+        # STS credentials tagged with this store and shopper, when configured (for
+        # backends whose tools run in AWS, e.g. a Lambda action group).
+        self.aws_credential = aws_credential
 
     @staticmethod
     def catalogue() -> list[dict[str, Any]]:

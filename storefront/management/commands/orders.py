@@ -35,7 +35,10 @@ class Command(BaseCommand):
                 )
         elif action == "clear":
             removed = orders_clear(ctx=ctx, shopper_sub=user.sub)
-            self.stdout.write(f"removed {removed} rows for {username} in {ctx.tenant_id}")
+            self.stdout.write(f"removed {removed} order{'s' if removed != 1 else ''} of {username} in {ctx.tenant_id}")
         else:
-            for o in orders_for_shopper(ctx=ctx):
+            orders = orders_for_shopper(ctx=ctx)
+            if not orders:
+                self.stdout.write(f"{username} has no orders in {ctx.tenant_id}")
+            for o in orders:
                 self.stdout.write(f"{o.number}  {o.placed_at:%Y-%m-%d}  {o.status:<10} {o.total} {o.currency}")

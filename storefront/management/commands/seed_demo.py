@@ -15,6 +15,12 @@ from tenants.identity import IdentityError, store_register, user_ensure
 from tenants.oidc import owner_group_for
 from tenants.services import store_create
 
+# The number of days lives in its own field; the text does not repeat it, so an owner
+# changing the days does not leave a contradicting sentence behind.
+DEMO_POLICY_TEXT = (
+    "Unused items in their original packaging can be returned for a refund to the original payment method. "
+    "The return window starts on the day of delivery."
+)
 DEMO_STORES = [
     ("tenant1", "Tenant One Home Goods", 10),
     ("tenant2", "Tenant Two Kitchen", 20),
