@@ -130,6 +130,8 @@ def live_server_url(demo, idp, server_port, tmp_path_factory):
         "PORT": str(server_port),
         "STORE_PUBLIC_PORT": str(server_port),
         "ASSISTANT_LOCAL_CHUNK_DELAY": "0.01",
+        # The end-to-end tests ask many questions in a row; the limit itself is tested in process.
+        "ASSISTANT_RATE_LIMIT": "1000",
         "DATABASE_POOL": "0",
     }
     log = open(ARTIFACTS / "server.log", "wb")
@@ -145,7 +147,6 @@ def live_server_url(demo, idp, server_port, tmp_path_factory):
             str(server_port),
             "--ws-max-size",
             str(64 * 1024),
-            "--no-access-log",
         ],
         cwd=BASE_DIR,
         env=env,

@@ -54,12 +54,22 @@ async def test_hijacked_model_gets_nothing_of_other_stores_or_shoppers(field, co
     assert outcomes == [
         "ok",  # 1001 is alice's own order in shop-a
         "not_found",  # 1002 is carol's
-        "invalid_arguments", "invalid_arguments",  # tenantId / userId are not parameters
-        "invalid_arguments", "invalid_arguments", "invalid_arguments", "invalid_arguments",  # SQL, paths
-        "invalid_arguments", "invalid_arguments", "invalid_arguments",  # wrong types
-        "invalid_arguments", "invalid_arguments", "invalid_arguments",  # invented parameters
-        "invalid_arguments", "invalid_arguments",  # invented tools
-        "ok", "ok",
+        "invalid_arguments",
+        "invalid_arguments",  # tenantId / userId are not parameters
+        "invalid_arguments",
+        "invalid_arguments",
+        "invalid_arguments",
+        "invalid_arguments",  # SQL, paths
+        "invalid_arguments",
+        "invalid_arguments",
+        "invalid_arguments",  # wrong types
+        "invalid_arguments",
+        "invalid_arguments",
+        "invalid_arguments",  # invented parameters
+        "invalid_arguments",
+        "invalid_arguments",  # invented tools
+        "ok",
+        "ok",
     ]
     assert len(calls) == len(FORGED_CALLS)
     assert "Blue mug" in text  # her own order is there
