@@ -17,6 +17,7 @@ from tenants.services import store_create
 ALICE = "aaaaaaaa-0000-4000-8000-000000000001"
 CAROL = "cccccccc-0000-4000-8000-000000000003"
 BOB = "bbbbbbbb-0000-4000-8000-000000000002"
+DAVE = "dddddddd-1111-4000-8000-000000000005"  # a second shopper of shop-b (2x2 matrix)
 POLICY_A = "30 days, refund to original payment, ref POLICY-A-7Q"
 POLICY_B = "14 days, store credit only, ref POLICY-B-3Z"
 # Values that must never appear on the other side (the sentinel rule).
@@ -51,18 +52,26 @@ def build_field_stores() -> FieldStores:
         policy_set(ctx=b, days=14, text=POLICY_B, updated_by="fixture")
         user_for(b, BOB)
         order_add(ctx=b, shopper_sub=BOB, items=[("Red kettle", 1, Decimal("45.00"))], note="bob canary B-1001")
+        user_for(b, DAVE)
+        order_add(ctx=b, shopper_sub=DAVE, items=[("Yellow whisk", 2, Decimal("7.25"))], note="dave canary B-1002")
     return FieldStores(a, b)
 
 
 def user_for(ctx: TenantContext, sub: str, *, staff: bool = False):
+    from tenants.oidc import _owner_group
+
     with activate(ctx):
-        user, _ = get_user_model().objects.get_or_create(username=sub, defaults={"is_staff": staff})
+        user, _ = get_user_model().objects.get_or_create(username=sub)
+        if staff and not user.is_staff:
+            user.is_staff = True
+            user.save()
+            user.groups.add(_owner_group())
         return user
 
 
-def session_for(ctx: TenantContext, sub: str) -> str:
+def session_for(ctx: TenantContext, sub: str, *, staff: bool = False) -> str:
     """A session exactly as a completed sign-in on this store leaves it; returns its key."""
-    user = user_for(ctx, sub)
+    user = user_for(ctx, sub, staff=staff)
     with activate(ctx):
         engine = import_module(settings.SESSION_ENGINE)
         session = engine.SessionStore()
