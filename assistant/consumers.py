@@ -53,6 +53,10 @@ class AssistantConsumer(AsyncWebsocketConsumer):
                 await self._subscribe(frame)
         except FrameError as exc:
             await self.send_json(error_frame(exc.code, exc.message, exc.answer_id))
+        except Exception:
+            # A bug must not drop the socket without a word; the details stay in the log.
+            log.exception("frame failed on store %s", self.ctx.tenant_id)
+            await self.send_json(error_frame("internal", "Something went wrong. Please try again."))
 
     async def _still_signed_in(self) -> bool:
         sub = await database_sync_to_async(shopper_for_session)(self.ctx, self.session_key)
@@ -80,7 +84,12 @@ class AssistantConsumer(AsyncWebsocketConsumer):
         await self._follow(ask.answer_id, 0)
         await self.send_json({"type": "accepted", "answerId": ask.answer_id, "conversationId": started.conversation_id})
         answer_spawn(
-            ctx=self.ctx, answer_id=ask.answer_id, answer_pk=started.pk, prompt=ask.prompt, history=started.history
+            ctx=self.ctx,
+            answer_id=ask.answer_id,
+            answer_pk=started.pk,
+            prompt=ask.prompt,
+            history=started.history,
+            conversation_id=started.conversation_id,
         )
 
     async def _subscribe(self, sub: Subscribe) -> None:

@@ -36,6 +36,18 @@ class Subscribe:
     after: int
 
 
+def _printable_text(value: str) -> bool:
+    """No NUL or other control characters (newline and tab are fine) and no lone
+    surrogates: such text cannot be stored or encoded, and has no business in a question."""
+    if any(ch in value for ch in "\x00"):
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return all(ch.isprintable() or ch in "\n\t\r" for ch in value)
+
+
 def answer_id_owned(answer_id: object, sub: str) -> bool:
     """`answerId` is exactly `<sub>.<canonical uuid4>` of the signed-in shopper."""
     if not isinstance(answer_id, str) or len(answer_id) > len(sub) + 37:
@@ -82,6 +94,8 @@ def parse_frame(text: str | None, binary: bytes | None, *, sub: str) -> Ask | Su
     prompt = frame.get("prompt")
     if not isinstance(prompt, str) or not prompt.strip():
         raise FrameError("bad_request", "'prompt' must be a non-empty string.", safe_id)
+    if not _printable_text(prompt):
+        raise FrameError("bad_request", "The question contains characters that cannot be used.", safe_id)
     if len(prompt) > settings.ASSISTANT_MAX_PROMPT_CHARS:
         raise FrameError(
             "too_large", f"Questions are limited to {settings.ASSISTANT_MAX_PROMPT_CHARS} characters.", safe_id

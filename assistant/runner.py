@@ -29,7 +29,9 @@ async def _publish(group: str, frame: dict) -> None:
     await get_channel_layer().group_send(group, {"type": "answer.frame", "frame": frame})
 
 
-async def answer_run(*, ctx: TenantContext, answer_id: str, answer_pk: int, prompt: str, history: list[Turn]) -> None:
+async def answer_run(
+    *, ctx: TenantContext, answer_id: str, answer_pk: int, prompt: str, history: list[Turn], conversation_id: str
+) -> None:
     group = answer_group(ctx=ctx, answer_id=answer_id)
     seq = 0
 
@@ -45,7 +47,9 @@ async def answer_run(*, ctx: TenantContext, answer_id: str, answer_pk: int, prom
         tools = ToolBox(ctx=ctx, answer_pk=answer_pk, on_call=on_tool, aws_credential=aws_credential)
         async with asyncio.timeout(settings.ASSISTANT_ANSWER_TIMEOUT_SECONDS):
             backend = get_backend()
-            async for event in backend.stream(ctx=ctx, prompt=prompt, history=history, tools=tools):
+            async for event in backend.stream(
+                ctx=ctx, prompt=prompt, history=history, tools=tools, conversation_id=conversation_id
+            ):
                 if isinstance(event, TextDelta) and event.text:
                     await database_sync_to_async(chunk_append)(ctx=ctx, answer_pk=answer_pk, seq=seq, text=event.text)
                     await _publish(group, {"type": "chunk", "answerId": answer_id, "seq": seq, "text": event.text})

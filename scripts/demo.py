@@ -60,27 +60,20 @@ def main() -> int:
         run("migrate_schemas", "--shared", "-v", "0", env=env)
         run("migrate_schemas", "--tenant", "-v", "0", env=env)
         run("seed_demo", env=env)
-        print(
-            f"\nServing the stores on {host}:{port}. Open http://tenant1.localhost:{port} — Ctrl-C stops.\n", flush=True
-        )
-        server = subprocess.Popen(
-            [
-                PY,
-                "-m",
-                "uvicorn",
-                "storefront.asgi:application",
-                "--host",
-                host,
-                "--port",
-                port,
-                "--ws-max-size",
-                str(64 * 1024),
-                "--no-server-header",
-            ],
-            cwd=BASE_DIR,
-            env=env,
-        )
+        run("collectstatic", "--noinput", "-v", "0", env=env)
+        command = [
+            PY, "-m", "uvicorn", "storefront.asgi:application", "--host", host, "--port", port,
+            "--ws-max-size", str(64 * 1024), "--no-server-header", "--lifespan", "off",
+            # X-Forwarded-* are not trusted unless an operator sets a proxy up (README).
+            "--no-proxy-headers",
+        ]  # fmt: skip
+        server = subprocess.Popen(command, cwd=BASE_DIR, env=env)
         try:
+            if wait_listening(host, int(port), server):
+                print(
+                    f"\nServing the stores on {host}:{port}. Open http://tenant1.localhost:{port} (Ctrl-C stops)\n",
+                    flush=True,
+                )
             return server.wait()
         except KeyboardInterrupt:
             server.send_signal(signal.SIGINT)

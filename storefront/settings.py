@@ -223,15 +223,39 @@ OIDC_JWKS_CACHE_SECONDS = env_int("OIDC_JWKS_CACHE_SECONDS", 3600)
 OIDC_CLOCK_LEEWAY_SECONDS = 30
 
 # --- The assistant ----------------------------------------------------------------
-_ASSISTANT_BACKEND_ALIASES = {
-    "local": "assistant.backends.local.LocalBackend",
+_ASSISTANT_BACKEND = env("ASSISTANT_BACKEND", "local")
+_AWS_REGION = env("AWS_REGION", env("AWS_DEFAULT_REGION", "us-east-1"))
+_BEDROCK_COMMON = {
+    "region": _AWS_REGION,
+    "read_timeout": float(env("BEDROCK_READ_TIMEOUT", "60")),
+    "throttle_retries": env_int("BEDROCK_THROTTLE_RETRIES", 3),
 }
-ASSISTANT_BACKENDS = {
-    "default": {
-        "BACKEND": _ASSISTANT_BACKEND_ALIASES.get(env("ASSISTANT_BACKEND", "local"), env("ASSISTANT_BACKEND", "local")),
-        "OPTIONS": {"chunk_delay": float(env("ASSISTANT_LOCAL_CHUNK_DELAY", "0.03"))},
-    }
+_ASSISTANT_BACKEND_PRESETS = {
+    "local": (
+        "assistant.backends.local.LocalBackend",
+        {"chunk_delay": float(env("ASSISTANT_LOCAL_CHUNK_DELAY", "0.03"))},
+    ),
+    "bedrock-agent": (
+        "assistant.backends.bedrock.BedrockAgentBackend",
+        {
+            **_BEDROCK_COMMON,
+            "agent_id": env("BEDROCK_AGENT_ID"),
+            "agent_alias_id": env("BEDROCK_AGENT_ALIAS_ID"),
+            "enable_trace": env_bool("BEDROCK_ENABLE_TRACE", False),
+            # The reference design's Lambda action group mode; off: credentials stay in the product.
+            "lambda_credentials": env_bool("BEDROCK_AGENT_LAMBDA_CREDENTIALS", False),
+        },
+    ),
+    "bedrock-converse": (
+        "assistant.backends.bedrock.BedrockConverseBackend",
+        {
+            **_BEDROCK_COMMON,
+            "model_id": env("BEDROCK_MODEL_ID"),
+        },
+    ),
 }
+_backend_path, _backend_options = _ASSISTANT_BACKEND_PRESETS.get(_ASSISTANT_BACKEND, (_ASSISTANT_BACKEND, {}))
+ASSISTANT_BACKENDS = {"default": {"BACKEND": _backend_path, "OPTIONS": _backend_options}}
 # Credentials the tools run with: "database" (per-store role + row-level security,
 # always used for database tools) or "sts" (AssumeRole with TenantId/UserId tags).
 ASSISTANT_CREDENTIALS = env("ASSISTANT_CREDENTIALS", "database")

@@ -30,7 +30,7 @@ NOT_SIGNED_IN = 4401
 FORBIDDEN = 4403
 UNKNOWN_STORE = 4404
 _HTTP_STATUS = {NOT_SIGNED_IN: 401, FORBIDDEN: 403, UNKNOWN_STORE: 404}
-_REASON = {NOT_SIGNED_IN: "not signed in", FORBIDDEN: "wrong store or origin", UNKNOWN_STORE: "unknown store"}
+_REASON = {NOT_SIGNED_IN: "not signed in", FORBIDDEN: "wrong store or origin", UNKNOWN_STORE: "not found"}
 
 
 def _header(scope, name: bytes) -> bytes | None:
@@ -123,3 +123,8 @@ class StoreWebSocketMiddleware:
             return await deny(scope, receive, send, NOT_SIGNED_IN)
         scope = dict(scope, tenant_ctx=ctx.for_shopper(sub), session_key=session_key)
         return await self.inner(scope, receive, send)
+
+
+async def websocket_not_found(scope, receive, send) -> None:
+    """Any WebSocket path that is not the assistant's: refused like an unknown store."""
+    await deny(scope, receive, send, UNKNOWN_STORE)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import boto3
 from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
 
 from tenants.oidc import owner_group_for
@@ -96,11 +97,15 @@ def _attr(attrs: list[dict], name: str) -> str | None:
 
 
 def user_lookup(username: str) -> IdpUser:
+    if not isinstance(username, str) or not username.strip() or len(username) > 128 or not username.isprintable():
+        raise IdentityError("a username is 1-128 printable characters")
     client = idp_client()
     try:
         user = client.admin_get_user(UserPoolId=settings.COGNITO_USER_POOL_ID, Username=username)
     except client.exceptions.UserNotFoundException:
         raise IdentityError(f"no user {username!r} in the identity provider") from None
+    except (ClientError, BotoCoreError) as exc:
+        raise IdentityError(f"the identity provider refused the lookup: {type(exc).__name__}") from None
     attrs = user.get("UserAttributes", [])
     sub = _attr(attrs, "sub")
     if not sub:

@@ -64,8 +64,16 @@ class LocalIdp:
             "LOG_LEVEL": "WARNING",
         }
         out = open(log_path, "ab") if log_path else subprocess.DEVNULL
+        # Its state holds the token-signing private keys and passwords: owner-only files.
+        self.state_dir.chmod(0o700)
         self.process = subprocess.Popen(
-            [str(exe)], env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
+            [str(exe)],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            umask=0o077,
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -45,7 +45,24 @@ def django_db_setup(request, django_test_environment, django_db_blocker):
         config = setup_databases(verbosity=0, interactive=False, aliases={"default"})
     yield
     with django_db_blocker.unblock():
+        _disconnect_everyone()
         teardown_databases(config, verbosity=0)
+
+
+def _disconnect_everyone() -> None:
+    """Connections of the pool and of worker threads would block dropping the test database."""
+    from django.db import connection, connections
+
+    name = connection.settings_dict["NAME"]
+    with connection._nodb_cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+            [name],
+        )
+    for conn in connections.all():
+        conn.close()
+        if hasattr(conn, "close_pool"):
+            conn.close_pool()
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -116,63 +133,129 @@ def demo(idp, server_port, tmp_path_factory):
     return json.loads(creds_file.read_text())
 
 
+class LiveServer:
+    """uvicorn serving storefront.asgi on a free port, as in production."""
+
+    def __init__(self, *, port: int, values: dict[str, str], var: Path, log_name: str, extra_env: dict[str, str]):
+        self.port = port
+        env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith(("COGNITO_", "OIDC_"))},
+            **values,
+            "DATABASE_URL": database_url(),
+            "DJANGO_SECRET_KEY": settings.SECRET_KEY,
+            "STOREFRONT_VAR_DIR": str(var),
+            "PORT": str(port),
+            "STORE_PUBLIC_PORT": str(port),
+            "ASSISTANT_LOCAL_CHUNK_DELAY": "0.01",
+            # The end-to-end tests ask many questions in a row; the limit itself is tested in process.
+            "ASSISTANT_RATE_LIMIT": "1000",
+            "DATABASE_POOL": "0",
+            **extra_env,
+        }
+        self.log = open(ARTIFACTS / log_name, "wb")
+        self.proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "storefront.asgi:application",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--ws-max-size",
+                str(64 * 1024),
+                "--lifespan",
+                "off",
+                "--no-proxy-headers",
+            ],
+            cwd=BASE_DIR,
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"the server exited; see test-artifacts/{log_name}")
+            try:
+                if requests.get(f"{self.url('tenant1')}/healthz", timeout=1).ok:
+                    return
+            except requests.RequestException:
+                time.sleep(0.2)
+        self.stop()
+        raise RuntimeError(f"the server did not start; see test-artifacts/{log_name}")
+
+    def url(self, tenant: str) -> str:
+        return f"http://{tenant}.localhost:{self.port}"
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        self.log.close()
+
+
 @pytest.fixture(scope="session")
 def live_server_url(demo, idp, server_port, tmp_path_factory):
-    """uvicorn serving storefront.asgi on a free port, as in production."""
-    _, values = idp
-    var = tmp_path_factory.mktemp("server-var")
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("COGNITO_", "OIDC_"))},
-        **values,
-        "DATABASE_URL": database_url(),
-        "DJANGO_SECRET_KEY": settings.SECRET_KEY,
-        "STOREFRONT_VAR_DIR": str(var),
-        "PORT": str(server_port),
-        "STORE_PUBLIC_PORT": str(server_port),
-        "ASSISTANT_LOCAL_CHUNK_DELAY": "0.01",
-        # The end-to-end tests ask many questions in a row; the limit itself is tested in process.
-        "ASSISTANT_RATE_LIMIT": "1000",
-        "DATABASE_POOL": "0",
-    }
-    log = open(ARTIFACTS / "server.log", "wb")
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "storefront.asgi:application",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(server_port),
-            "--ws-max-size",
-            str(64 * 1024),
-        ],
-        cwd=BASE_DIR,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
+    """The demo's server (local backend); a function tenant -> base URL."""
+    server = LiveServer(
+        port=server_port, values=idp[1], var=tmp_path_factory.mktemp("server-var"), log_name="server.log", extra_env={}
     )
-    base = f"http://tenant1.localhost:{server_port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError("the server exited; see test-artifacts/server.log")
-        try:
-            if requests.get(f"{base}/healthz", timeout=1).ok:
-                break
-        except requests.RequestException:
-            time.sleep(0.2)
-    else:
-        proc.kill()
-        raise RuntimeError("the server did not start; see test-artifacts/server.log")
-    yield lambda tenant: f"http://{tenant}.localhost:{server_port}"
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+    yield server.url
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def fake_bedrock():
+    from tests.support.fake_bedrock import FakeBedrock
+
+    server = FakeBedrock()
+    yield server
+    server.close()
+
+
+@pytest.fixture(scope="session")
+def bedrock_server(demo, idp, fake_bedrock, tmp_path_factory):
+    """Servers whose assistant is a Bedrock backend pointed at the fake Bedrock:
+    bedrock_server("bedrock-agent") -> LiveServer (started once per kind)."""
+    from tenants.hosts import store_origin
+    from tenants.identity import store_register
+    from tenants.services import stores_all
+
+    servers: dict[str, LiveServer] = {}
+
+    def get(kind: str) -> LiveServer:
+        if kind not in servers:
+            port = free_port()
+            for store in stores_all():
+                if store.tenant_id.startswith("tenant"):
+                    store_register(store=store, origin=store_origin(store, port=str(port)))
+            servers[kind] = LiveServer(
+                port=port,
+                values=idp[1],
+                var=tmp_path_factory.mktemp(f"{kind}-var"),
+                log_name=f"server-{kind}.log",
+                extra_env={
+                    "ASSISTANT_BACKEND": kind,
+                    "BEDROCK_AGENT_ID": "AGENT12345",
+                    "BEDROCK_AGENT_ALIAS_ID": "ALIAS12345",
+                    "BEDROCK_MODEL_ID": "test.model-v1",
+                    "BEDROCK_THROTTLE_RETRIES": "1",
+                    "AWS_ENDPOINT_URL_BEDROCK_AGENT_RUNTIME": fake_bedrock.url,
+                    "AWS_ENDPOINT_URL_BEDROCK_RUNTIME": fake_bedrock.url,
+                    "AWS_ACCESS_KEY_ID": "testing",
+                    "AWS_SECRET_ACCESS_KEY": "testing",
+                    "AWS_REGION": "us-east-1",
+                },
+            )
+        return servers[kind]
+
+    yield get
+    for server in servers.values():
+        server.stop()
 
 
 @pytest.fixture(scope="session")

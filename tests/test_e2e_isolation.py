@@ -130,3 +130,24 @@ def test_server_log_holds_no_secret(live_server_url, demo, idp):
     assert not re.search(r"[?&]code=(?!\[redacted\])", log)
     assert not re.search(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b", log)
     assert "eyJ" not in log
+
+
+def test_unknown_socket_paths_and_forwarded_headers(live_server_url, demo):
+    import requests
+    from websockets.sync.client import connect
+
+    url = live_server_url("tenant1")
+    session = sign_in(url, "tenant1-user", demo["tenant1-user"]["password"])
+    cookie = "; ".join(f"{c.name}={c.value}" for c in session.cookies)
+    for path in ("/ws/assistant/x", "/ws/assistant"):
+        with pytest.raises(InvalidStatus) as refused:
+            connect(url.replace("http", "ws") + path, additional_headers={"Cookie": cookie, "Origin": url})
+        assert refused.value.response.status_code == 404
+    # X-Forwarded-* from a client are not trusted: the redirect URI keeps this server's scheme.
+    r = requests.get(
+        url + "/oidc/authenticate/",
+        headers={"X-Forwarded-Proto": "https", "X-Forwarded-Host": "tenant2.localhost"},
+        allow_redirects=False,
+        timeout=10,
+    )
+    assert "redirect_uri=http%3A%2F%2Ftenant1.localhost" in r.headers["Location"]

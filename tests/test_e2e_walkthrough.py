@@ -104,15 +104,7 @@ def test_owner_changes_the_policy_in_admin_and_the_assistant_follows(live_server
         assert "within 15 days" in answer["text"]
         assert "within 10 days" not in answer["text"]
     finally:
-        policy_set(
-            ctx=ctx,
-            days=10,
-            updated_by="test",
-            text=(
-                "Unused items in their original packaging can be returned within 10 days "
-                "of delivery for a refund to the original payment method."
-            ),
-        )
+        policy_set(ctx=ctx, days=10, updated_by="test", text=DEMO_POLICY_TEXT)
 
 
 def test_a_shopper_is_not_an_owner(live_server_url, demo):

@@ -168,3 +168,18 @@ async def test_br22_disclosure_prompts_get_nothing_of_the_context(field, local, 
     for secret in ("shop_a", "shop-a", "store_", "tenantId", "ASIA", ".eJ"):
         assert secret not in json.dumps(frames)
     assert text.startswith("I can help with this store's return policy")
+
+
+@pytest.mark.parametrize("username", ["", " ", "a\nb", "x" * 200])
+def test_orders_command_rejects_odd_usernames_cleanly(idp, username):
+    with pytest.raises(CommandError):
+        call_command("orders", username, "list")
+
+
+def test_identity_provider_state_is_private(idp):
+    server, _ = idp
+    assert server.state_dir.stat().st_mode & 0o077 == 0
+    keys = list(server.state_dir.rglob("*.pem"))
+    assert keys, "the provider wrote no signing key"
+    for key in keys:
+        assert key.stat().st_mode & 0o077 == 0, key

@@ -272,3 +272,40 @@ async def test_another_shoppers_conversation_is_not_found(field, counting):
     await alice.disconnect()
     assert reply == {"type": "error", "answerId": answer_id, "code": "not_found", "message": "No such conversation."}
     assert CountingBackend.calls == 1
+
+
+@pytest.mark.parametrize("prompt_json", ['"a\\u0000b"', '"a\\ud800b"', '"\\u0007bell"', '"\\u202eRTL"'])
+async def test_unusable_characters_in_a_prompt_are_a_clear_error(field, alice_key, counting, prompt_json):
+    comm = await _open(await alice_key)
+    answer_id = f"{ALICE}.{uuid.uuid4()}"
+    await comm.send_to(text_data=f'{{"type": "ask", "answerId": "{answer_id}", "prompt": {prompt_json}}}')
+    reply = json.loads(await comm.receive_from(timeout=5))
+    assert reply == {
+        "type": "error",
+        "answerId": answer_id,
+        "code": "bad_request",
+        "message": "The question contains characters that cannot be used.",
+    }
+    await comm.send_to(
+        text_data=json.dumps(
+            {"type": "ask", "answerId": f"{ALICE}.{uuid.uuid4()}", "prompt": "line one\nline two\ttabbed, ünïcödé ✓"}
+        )
+    )
+    assert (await _frames_until_end(comm))[-1]["type"] == "done"
+    await comm.disconnect()
+    assert CountingBackend.calls == 1
+
+
+@pytest.mark.parametrize("path", ["/ws/assistant", "/ws/assistant/x", "/WS/ASSISTANT/", "/ws//assistant/"])
+async def test_other_websocket_paths_are_not_found(field, alice_key, path):
+    key = await alice_key
+    comm = WebsocketCommunicator(
+        application(),
+        path,
+        headers=[
+            (b"host", A_HOST.encode()),
+            (b"origin", f"http://{A_HOST}".encode()),
+            (b"cookie", f"sessionid={key}".encode()),
+        ],
+    )
+    assert await handshake(comm) == (False, 4404)

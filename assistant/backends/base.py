@@ -82,5 +82,9 @@ class AgentBackend:
     def __init__(self, **options: Any):
         self.options = options
 
-    def stream(self, *, ctx: TenantContext, prompt: str, history: list[Turn], tools: ToolBox) -> AsyncIterator[Event]:
+    def stream(
+        self, *, ctx: TenantContext, prompt: str, history: list[Turn], tools: ToolBox, conversation_id: str
+    ) -> AsyncIterator[Event]:
+        """Yield the answer's events. `conversation_id` is the server's id of the
+        conversation (a UUID), for backends that keep a session per conversation."""
         raise NotImplementedError

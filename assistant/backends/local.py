@@ -98,7 +98,7 @@ class LocalBackend(AgentBackend):
         return None
 
     async def stream(
-        self, *, ctx: TenantContext, prompt: str, history: list[Turn], tools: ToolBox
+        self, *, ctx: TenantContext, prompt: str, history: list[Turn], tools: ToolBox, conversation_id: str = ""
     ) -> AsyncIterator[Event]:
         parts: list[str] = []
         reference = self._order_reference(prompt, history)

@@ -18,7 +18,7 @@ class CountingBackend(AgentBackend):
         self.delay = delay
         self.chunks = chunks
 
-    async def stream(self, *, ctx, prompt, history, tools):
+    async def stream(self, *, ctx, prompt, history, tools, **kwargs):
         type(self).calls += 1
         for i in range(self.chunks):
             if self.delay:
@@ -59,7 +59,7 @@ class CompromisedBackend(AgentBackend):
 
     name = "compromised"
 
-    async def stream(self, *, ctx, prompt, history, tools):
+    async def stream(self, *, ctx, prompt, history, tools, **kwargs):
         yield TextDelta(f"context: {ctx!r} toolbox: {vars(tools)!r} catalogue: {tools.catalogue()!r}\n")
         for name, arguments in FORGED_CALLS:
             result = await tools.call(name, arguments)

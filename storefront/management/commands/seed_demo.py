@@ -3,6 +3,7 @@ import secrets
 import string
 from pathlib import Path
 
+from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
@@ -63,15 +64,7 @@ class Command(BaseCommand):
                 store_register(store=store, origin=origin)
                 ctx = TenantContext.for_store(store)
                 if policy_get(ctx=ctx) is None:
-                    policy_set(
-                        ctx=ctx,
-                        days=days,
-                        updated_by="seed_demo",
-                        text=(
-                            f"Unused items in their original packaging can be returned within {days} days "
-                            "of delivery for a refund to the original payment method."
-                        ),
-                    )
+                    policy_set(ctx=ctx, days=days, updated_by="seed_demo", text=DEMO_POLICY_TEXT)
                 for role, groups in (("user", []), ("owner", [owner_group_for(store)])):
                     username = f"{tenant_id}-{role}"
                     password = (known.get(username) or {}).get("password") or generate_password()
@@ -83,7 +76,7 @@ class Command(BaseCommand):
                         groups=groups,
                     )
                     credentials[username] = {"password": password, "store": tenant_id, "url": origin}
-        except (IdentityError, ValidationError) as exc:
+        except (IdentityError, ValidationError, ClientError, BotoCoreError) as exc:
             raise CommandError(str(exc)) from None
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(credentials, indent=2) + "\n")

@@ -1,3 +1,4 @@
+from botocore.exceptions import BotoCoreError, ClientError
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
@@ -30,6 +31,6 @@ class Command(BaseCommand):
         if not no_idp:
             try:
                 store_register(store=store, origin=origin)
-            except IdentityError as exc:
+            except (IdentityError, ClientError, BotoCoreError) as exc:
                 raise CommandError(f"store saved, identity provider not updated: {exc}") from None
         self.stdout.write(f"{'created' if created else 'exists'}: {store.tenant_id} at {origin}")
