@@ -9,3 +9,8 @@ class AssistantConfig(AppConfig):
         from assistant.backends import validate_backends
 
         validate_backends()
+
+        from assistant.views import close_shopper_sockets
+        from tenants.oidc import on_session_end
+
+        on_session_end(close_shopper_sockets)

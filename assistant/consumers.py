@@ -14,13 +14,13 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
 from assistant.backends import get_backend
-from assistant.groups import answer_group
-from assistant.limits import rate_check
-from assistant.protocol import Ask, FrameError, Subscribe, error_frame, parse_frame
-from assistant.runner import answer_spawn
+from assistant.groups import answer_group, session_digest, shopper_group
+from assistant.limits import LimitReached
+from assistant.protocol import Ask, Cancel, FrameError, Subscribe, error_frame, parse_frame
+from assistant.runner import answer_cancel, answer_spawn
 from assistant.selectors import answer_state
 from assistant.services import AnswerIdTaken, ConversationNotFound, answer_start
-from tenants.asgi import NOT_SIGNED_IN, shopper_for_session
+from tenants.asgi import NOT_SIGNED_IN, UNKNOWN_STORE, shopper_for_session, store_is_active
 
 log = logging.getLogger(__name__)
 
@@ -31,11 +31,20 @@ class AssistantConsumer(AsyncWebsocketConsumer):
         self.session_key = self.scope["session_key"]
         # answerId -> next seq this socket expects, for the answers it follows.
         self.following: dict[str, int] = {}
+        # Sign-out closes this shopper's sockets of the ended session (see assistant.views).
+        self.shopper_group = shopper_group(ctx=self.ctx)
+        await self.channel_layer.group_add(self.shopper_group, self.channel_name)
         await self.accept()
 
     async def disconnect(self, code):
         for answer_id in list(self.following):
             await self._unfollow(answer_id)
+        await self.channel_layer.group_discard(self.shopper_group, self.channel_name)
+
+    async def session_ended(self, event):
+        if event.get("session") == session_digest(self.session_key or ""):
+            await self.send_json(error_frame("forbidden", "You are signed out. Sign in again."))
+            await self.close(code=NOT_SIGNED_IN)
 
     async def send_json(self, frame: dict) -> None:
         await self.send(text_data=json.dumps(frame))
@@ -43,12 +52,18 @@ class AssistantConsumer(AsyncWebsocketConsumer):
     async def receive(self, text_data=None, bytes_data=None):
         try:
             frame = parse_frame(text_data, bytes_data, sub=self.ctx.shopper_sub)
+            if not await database_sync_to_async(store_is_active)(self.ctx):
+                await self.send_json(error_frame("not_found", "This store is unavailable."))
+                await self.close(code=UNKNOWN_STORE)
+                return
             if not await self._still_signed_in():
                 await self.send_json(error_frame("forbidden", "You are signed out. Sign in again."))
                 await self.close(code=NOT_SIGNED_IN)
                 return
             if isinstance(frame, Ask):
                 await self._ask(frame)
+            elif isinstance(frame, Cancel):
+                await self._cancel(frame)
             else:
                 await self._subscribe(frame)
         except FrameError as exc:
@@ -63,11 +78,6 @@ class AssistantConsumer(AsyncWebsocketConsumer):
         return sub == self.ctx.shopper_sub
 
     async def _ask(self, ask: Ask) -> None:
-        wait = rate_check(ctx=self.ctx)
-        if wait:
-            raise FrameError(
-                "rate_limited", f"Too many questions. Try again in {int(wait) + 1} seconds.", ask.answer_id
-            )
         backend = get_backend()
         try:
             started = await database_sync_to_async(answer_start)(
@@ -79,6 +89,8 @@ class AssistantConsumer(AsyncWebsocketConsumer):
             )
         except AnswerIdTaken:
             raise FrameError("bad_request", "This answerId was already used; send a new one.", ask.answer_id) from None
+        except LimitReached as exc:
+            raise FrameError("rate_limited", str(exc), ask.answer_id) from None
         except ConversationNotFound:
             raise FrameError("not_found", "No such conversation.", ask.answer_id) from None
         await self._follow(ask.answer_id, 0)
@@ -91,6 +103,13 @@ class AssistantConsumer(AsyncWebsocketConsumer):
             history=started.history,
             conversation_id=started.conversation_id,
         )
+
+    async def _cancel(self, cancel: Cancel) -> None:
+        state = await database_sync_to_async(answer_state)(ctx=self.ctx, answer_id=cancel.answer_id, after=10**9)
+        if state is None:
+            raise FrameError("not_found", "No such answer.", cancel.answer_id)
+        if state.status == "running":
+            await answer_cancel(ctx=self.ctx, answer_id=cancel.answer_id)
 
     async def _subscribe(self, sub: Subscribe) -> None:
         # Join first, then read what is stored, so nothing falls between the two.

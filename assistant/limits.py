@@ -1,34 +1,65 @@
-"""Per-shopper question rate (sliding window, in this process)."""
+"""Admission of a question: per-shopper rate and per-store answers running at once.
+
+Counted from the stored answers in the store's schema, so every worker process
+sees the same numbers. Defaults come from settings; operators override them per store
+in the public admin (Store.assistant_rate_limit, Store.assistant_max_running).
+"""
 
 from __future__ import annotations
 
-import threading
-import time
-from collections import defaultdict, deque
+import math
+from dataclasses import dataclass
+from datetime import timedelta
 
 from django.conf import settings
+from django.db import connection
+from django.utils import timezone
 
+from assistant.models import Answer
 from tenants.context import TenantContext
-
-_lock = threading.Lock()
-_asked: dict[tuple[str, str], deque[float]] = defaultdict(deque)
+from tenants.services import store_limits
 
 
-def rate_check(*, ctx: TenantContext) -> float:
-    """Record a question; return 0 when allowed, else seconds until the next is allowed."""
-    now = time.monotonic()
-    window = settings.ASSISTANT_RATE_WINDOW_SECONDS
-    key = (ctx.tenant_id, ctx.shopper_sub or "")
-    with _lock:
-        asked = _asked[key]
-        while asked and asked[0] <= now - window:
-            asked.popleft()
-        if len(asked) >= settings.ASSISTANT_RATE_LIMIT:
-            return max(0.1, asked[0] + window - now)
-        asked.append(now)
-        return 0.0
+@dataclass(frozen=True)
+class Limits:
+    rate: int
+    window_seconds: int
+    max_running: int
 
 
-def rate_reset() -> None:
-    with _lock:
-        _asked.clear()
+class LimitReached(Exception):
+    def __init__(self, message: str, retry_after: int):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+def limits_for(ctx: TenantContext) -> Limits:
+    rate, running = store_limits(ctx.tenant_id)
+    return Limits(
+        rate=rate if rate is not None else settings.ASSISTANT_RATE_LIMIT,
+        window_seconds=settings.ASSISTANT_RATE_WINDOW_SECONDS,
+        max_running=running if running is not None else settings.ASSISTANT_MAX_RUNNING,
+    )
+
+
+def admission_check(*, ctx: TenantContext) -> None:
+    """Raise LimitReached unless this shopper may ask now. Call inside the transaction
+    that stores the answer (in the store's schema): it serialises admissions per store."""
+    limits = limits_for(ctx)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtext(current_schema() || '.answer_admission'))")
+    now = timezone.now()
+    window = timedelta(seconds=limits.window_seconds)
+    recent = list(
+        Answer.objects.filter(owner_sub=ctx.shopper_sub, created_at__gte=now - window)
+        .order_by("-created_at")
+        .values_list("created_at", flat=True)[: limits.rate]
+    )
+    if len(recent) >= limits.rate:
+        retry = math.ceil((recent[-1] + window - now).total_seconds()) if recent else limits.window_seconds
+        retry = max(1, retry)
+        raise LimitReached(f"Too many questions. Try again in {retry} seconds.", retry)
+    stale = now - timedelta(seconds=settings.ASSISTANT_ANSWER_TIMEOUT_SECONDS + 30)
+    running = Answer.objects.filter(status=Answer.Status.RUNNING, created_at__gte=stale).count()
+    if running >= limits.max_running:
+        raise LimitReached("The assistant is busy in this store right now. Try again in 5 seconds.", 5)

@@ -13,6 +13,7 @@ _CANONICAL_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a
 # Fields a client may send; anything else (tenantId, userId, ...) is refused.
 _ASK_FIELDS = {"type", "answerId", "prompt", "conversationId"}
 _SUBSCRIBE_FIELDS = {"type", "answerId", "after"}
+_CANCEL_FIELDS = {"type", "answerId"}
 
 
 class FrameError(Exception):
@@ -28,6 +29,11 @@ class Ask:
     answer_id: str
     prompt: str
     conversation_id: str | None
+
+
+@dataclass(frozen=True)
+class Cancel:
+    answer_id: str
 
 
 @dataclass(frozen=True)
@@ -60,7 +66,7 @@ def answer_uuid(answer_id: str) -> str:
     return uuid.UUID(answer_id.rpartition(".")[2]).hex
 
 
-def parse_frame(text: str | None, binary: bytes | None, *, sub: str) -> Ask | Subscribe:
+def parse_frame(text: str | None, binary: bytes | None, *, sub: str) -> Ask | Subscribe | Cancel:
     if binary is not None or text is None:
         raise FrameError("bad_request", "Send JSON text frames.")
     if len(text.encode("utf-8", "surrogatepass")) > settings.ASSISTANT_MAX_FRAME_BYTES:
@@ -74,9 +80,9 @@ def parse_frame(text: str | None, binary: bytes | None, *, sub: str) -> Ask | Su
     kind = frame.get("type")
     raw_id = frame.get("answerId")
     safe_id = raw_id if answer_id_owned(raw_id, sub) else None
-    if kind not in ("ask", "subscribe"):
-        raise FrameError("bad_request", "Unknown frame type; use 'ask' or 'subscribe'.", safe_id)
-    allowed = _ASK_FIELDS if kind == "ask" else _SUBSCRIBE_FIELDS
+    if kind not in ("ask", "subscribe", "cancel"):
+        raise FrameError("bad_request", "Unknown frame type; use 'ask', 'subscribe' or 'cancel'.", safe_id)
+    allowed = {"ask": _ASK_FIELDS, "subscribe": _SUBSCRIBE_FIELDS, "cancel": _CANCEL_FIELDS}[kind]
     extra = set(frame) - allowed
     if extra:
         raise FrameError(
@@ -84,6 +90,8 @@ def parse_frame(text: str | None, binary: bytes | None, *, sub: str) -> Ask | Su
         )
     if safe_id is None:
         raise FrameError("forbidden", "answerId must be your own id followed by '.' and a new UUID.")
+    if kind == "cancel":
+        return Cancel(safe_id)
     if kind == "subscribe":
         after = frame.get("after", -1)
         if after is None:

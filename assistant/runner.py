@@ -17,7 +17,8 @@ from django.conf import settings
 from assistant.backends import get_backend
 from assistant.backends.base import AgentUnavailable, TextDelta, ToolActivity, ToolBox, Turn
 from assistant.credentials import CredentialError, vend_credentials
-from assistant.groups import answer_group
+from assistant.groups import answer_group, control_group
+from assistant.output import redact_answer_text
 from assistant.services import answer_finish, chunk_append
 from tenants.context import TenantContext
 
@@ -33,13 +34,14 @@ async def answer_run(
     *, ctx: TenantContext, answer_id: str, answer_pk: int, prompt: str, history: list[Turn], conversation_id: str
 ) -> None:
     group = answer_group(ctx=ctx, answer_id=answer_id)
+    layer = get_channel_layer()
     seq = 0
 
     async def on_tool(name: str) -> None:
         await _publish(group, {"type": "status", "answerId": answer_id, "state": "tool", "tool": name})
 
-    error: tuple[str, str] | None = None
-    try:
+    async def produce() -> None:
+        nonlocal seq
         aws_credential = None
         if settings.ASSISTANT_CREDENTIALS == "sts":
             # A network call: off the shared database thread.
@@ -51,11 +53,34 @@ async def answer_run(
                 ctx=ctx, prompt=prompt, history=history, tools=tools, conversation_id=conversation_id
             ):
                 if isinstance(event, TextDelta) and event.text:
-                    await database_sync_to_async(chunk_append)(ctx=ctx, answer_pk=answer_pk, seq=seq, text=event.text)
-                    await _publish(group, {"type": "chunk", "answerId": answer_id, "seq": seq, "text": event.text})
+                    text = redact_answer_text(event.text)
+                    await database_sync_to_async(chunk_append)(ctx=ctx, answer_pk=answer_pk, seq=seq, text=text)
+                    await _publish(group, {"type": "chunk", "answerId": answer_id, "seq": seq, "text": text})
                     seq += 1
                 elif isinstance(event, ToolActivity):
                     pass  # published by the ToolBox when the call happens
+
+    # The shopper's `cancel` reaches whichever worker runs this answer through the
+    # channel layer: this task listens on the answer's control group.
+    control = control_group(ctx=ctx, answer_id=answer_id)
+    channel = await layer.new_channel()
+    await layer.group_add(control, channel)
+    work = asyncio.ensure_future(produce())
+    cancelled = False
+
+    async def listen() -> None:
+        nonlocal cancelled
+        while True:
+            message = await layer.receive(channel)
+            if message.get("type") == "answer.cancel":
+                cancelled = True
+                work.cancel()
+                return
+
+    listener = asyncio.ensure_future(listen())
+    error: tuple[str, str] | None = None
+    try:
+        await work
     except CredentialError:
         error = ("forbidden", "You are not allowed to use the assistant here.")
     except AgentUnavailable as exc:
@@ -63,12 +88,16 @@ async def answer_run(
     except TimeoutError:
         error = ("agent_unavailable", "The assistant took too long to answer. Please try again.")
     except asyncio.CancelledError:
-        error = ("internal", "The answer was stopped.")
-        raise
+        error = ("cancelled", "Stopped.") if cancelled else ("internal", "The answer was stopped.")
+        if not cancelled:
+            work.cancel()
+            raise
     except Exception:
         log.exception("answer failed on store %s", ctx.tenant_id)
         error = ("internal", "Something went wrong while answering. Please try again.")
     finally:
+        listener.cancel()
+        await layer.group_discard(control, channel)
         code = error[0] if error else ""
         try:
             await database_sync_to_async(answer_finish)(ctx=ctx, answer_pk=answer_pk, error_code=code)
@@ -77,6 +106,10 @@ async def answer_run(
                 await _publish(group, {"type": "error", "answerId": answer_id, "code": error[0], "message": error[1]})
             else:
                 await _publish(group, {"type": "done", "answerId": answer_id, "chunks": seq})
+
+
+async def answer_cancel(*, ctx: TenantContext, answer_id: str) -> None:
+    await get_channel_layer().group_send(control_group(ctx=ctx, answer_id=answer_id), {"type": "answer.cancel"})
 
 
 def answer_spawn(**kwargs) -> asyncio.Task:

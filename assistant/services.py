@@ -10,6 +10,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from assistant.backends.base import Turn
+from assistant.limits import admission_check
 from assistant.models import Answer, AnswerChunk, Conversation
 from tenants.context import TenantContext, activate
 
@@ -35,6 +36,7 @@ def answer_start(
     *, ctx: TenantContext, answer_id: str, prompt: str, conversation_id: str | None, backend: str
 ) -> StartedAnswer:
     with activate(ctx), transaction.atomic():
+        admission_check(ctx=ctx)
         if conversation_id:
             try:
                 conv_uuid = uuid.UUID(conversation_id)

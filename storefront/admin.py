@@ -6,9 +6,11 @@ from urllib.parse import urlencode
 from django.contrib import admin
 from django.http import HttpResponseForbidden, HttpResponseRedirect
 from django.template.loader import render_to_string
-from mozilla_django_oidc.views import OIDCLogoutView
 
-from storefront.models import Order, OrderItem, ReturnPolicy
+from storefront.models import Order, OrderItem, ReturnPolicy, ReturnPolicyVersion
+from storefront.services import policy_set
+from tenants.context import context_for_request
+from tenants.oidc import StoreLogoutView
 
 
 class StoreAdminSite(admin.AdminSite):
@@ -30,7 +32,7 @@ class StoreAdminSite(admin.AdminSite):
         return HttpResponseRedirect("/oidc/authenticate/?" + urlencode({"next": next_path}))
 
     def logout(self, request, extra_context=None):
-        return OIDCLogoutView.as_view()(request)
+        return StoreLogoutView.as_view()(request)
 
 
 store_admin_site = StoreAdminSite(name="store_admin")
@@ -49,9 +51,35 @@ class ReturnPolicyAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return super().has_add_permission(request) and not ReturnPolicy.objects.exists()
 
+    def has_delete_permission(self, request, obj=None):
+        return False
+
     def save_model(self, request, obj, form, change):
-        obj.updated_by = request.user.first_name or request.user.username
-        super().save_model(request, obj, form, change)
+        # Through the service, so every change is kept in the version history.
+        saved = policy_set(
+            ctx=context_for_request(request),
+            days=form.cleaned_data["days"],
+            text=form.cleaned_data["text"],
+            updated_by=request.user.first_name or request.user.username,
+        )
+        obj.pk, obj.updated_at, obj.updated_by = saved.pk, saved.updated_at, saved.updated_by
+
+
+@admin.register(ReturnPolicyVersion, site=store_admin_site)
+class ReturnPolicyVersionAdmin(admin.ModelAdmin):
+    """The policy's history, read-only."""
+
+    list_display = ("changed_at", "days", "changed_by", "text")
+    readonly_fields = ("changed_at", "days", "changed_by", "text")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(Order, site=store_admin_site)

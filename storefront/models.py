@@ -22,6 +22,21 @@ class ReturnPolicy(models.Model):
         return f"Returns within {self.days} days"
 
 
+class ReturnPolicyVersion(models.Model):
+    """Every saved state of the return policy: who changed what, when."""
+
+    days = models.PositiveSmallIntegerField()
+    text = models.TextField()
+    changed_by = models.CharField(max_length=150, blank=True)
+    changed_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-changed_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.days} days, {self.changed_at:%Y-%m-%d %H:%M} by {self.changed_by or 'unknown'}"
+
+
 class Order(models.Model):
     class Status(models.TextChoices):
         PLACED = "placed", "Placed"

@@ -8,7 +8,7 @@ from decimal import Decimal
 from django.db import connection, transaction
 from django.db.models import Max
 
-from storefront.models import Order, OrderItem, ReturnPolicy
+from storefront.models import Order, OrderItem, ReturnPolicy, ReturnPolicyVersion
 from tenants.context import TenantContext, activate
 
 FIRST_ORDER_NUMBER = 1001
@@ -30,6 +30,7 @@ def policy_set(*, ctx: TenantContext, days: int, text: str, updated_by: str = ""
         policy.updated_by = updated_by[:150]
         policy.full_clean()
         policy.save()
+        ReturnPolicyVersion.objects.create(days=policy.days, text=policy.text, changed_by=policy.updated_by)
         return policy
 
 

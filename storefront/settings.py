@@ -273,6 +273,8 @@ ASSISTANT_ANSWER_TIMEOUT_SECONDS = env_int("ASSISTANT_ANSWER_TIMEOUT_SECONDS", 1
 # Per shopper: at most this many questions per window.
 ASSISTANT_RATE_LIMIT = env_int("ASSISTANT_RATE_LIMIT", 20)
 ASSISTANT_RATE_WINDOW_SECONDS = env_int("ASSISTANT_RATE_WINDOW_SECONDS", 60)
+# Per store: answers running at once.
+ASSISTANT_MAX_RUNNING = env_int("ASSISTANT_MAX_RUNNING", 20)
 
 LOGGING = {
     "version": 1,

@@ -20,7 +20,7 @@ from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_K
 from django.http import parse_cookie
 from django.utils.crypto import constant_time_compare
 
-from tenants.context import TenantContext, activate
+from tenants.context import TenantContext, activate, public
 from tenants.hosts import host_port, is_public, normalize_host, store_for_host
 from tenants.oidc import STORE_SESSION_KEY
 
@@ -77,6 +77,14 @@ def shopper_for_session(ctx: TenantContext, session_key: str | None) -> str | No
         if not constant_time_compare(session.get(HASH_SESSION_KEY, ""), user.get_session_auth_hash()):
             return None
         return user.username
+
+
+def store_is_active(ctx: TenantContext) -> bool:
+    """Read fresh (no cache): an operator's deactivation reaches open sockets at once."""
+    from tenants.models import Store
+
+    with public():
+        return Store.objects.filter(tenant_id=ctx.tenant_id, is_active=True).exists()
 
 
 async def deny(scope, receive, send, code: int) -> None:

@@ -25,6 +25,13 @@ class Store(TenantMixin):
         help_text="Identity-provider group whose members own this store; empty means '<tenant id>-owners'.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    # Operators' per-store overrides of the assistant's limits; empty = the settings' defaults.
+    assistant_rate_limit = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Questions per shopper per window (default: ASSISTANT_RATE_LIMIT)."
+    )
+    assistant_max_running = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Answers running at once in this store (default: ASSISTANT_MAX_RUNNING)."
+    )
 
     auto_create_schema = True
     auto_drop_schema = True

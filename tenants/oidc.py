@@ -24,6 +24,7 @@ from mozilla_django_oidc.auth import OIDCAuthenticationBackend
 from mozilla_django_oidc.views import (
     OIDCAuthenticationCallbackView,
     OIDCAuthenticationRequestView,
+    OIDCLogoutView,
 )
 
 from tenants.hosts import is_public
@@ -36,6 +37,7 @@ OWNER_GROUP_NAME = "Store owners"
 OWNER_PERMISSIONS = {
     "storefront": [
         "view_returnpolicy",
+        "view_returnpolicyversion",
         "change_returnpolicy",
         "add_returnpolicy",
         "view_order",
@@ -168,14 +170,15 @@ class StoreOIDCBackend(OIDCAuthenticationBackend):
 
 
 def _owner_group() -> Group:
-    group, created = Group.objects.get_or_create(name=OWNER_GROUP_NAME)
-    if created or not group.permissions.exists():
-        perms = [
-            p
-            for app, codenames in OWNER_PERMISSIONS.items()
-            for p in Permission.objects.filter(content_type__app_label=app, codename__in=codenames)
-        ]
-        group.permissions.set(perms)
+    """The store's owners group, its permissions kept equal to OWNER_PERMISSIONS."""
+    group, _ = Group.objects.get_or_create(name=OWNER_GROUP_NAME)
+    wanted = {
+        p.pk
+        for app, codenames in OWNER_PERMISSIONS.items()
+        for p in Permission.objects.filter(content_type__app_label=app, codename__in=codenames)
+    }
+    if set(group.permissions.values_list("pk", flat=True)) != wanted:
+        group.permissions.set(wanted)
     return group
 
 
@@ -208,6 +211,32 @@ class StoreAuthenticationCallbackView(OIDCAuthenticationCallbackView):
 
     def _failure(self, status: int, message: str):
         return render(self.request, "storefront/signin_failed.html", {"message": message}, status=status)
+
+
+_session_end_hooks: list = []
+
+
+def on_session_end(hook):
+    """Register hook(ctx, session_key), called after a shopper signs out (apps do so at ready())."""
+    if hook not in _session_end_hooks:
+        _session_end_hooks.append(hook)
+    return hook
+
+
+class StoreLogoutView(OIDCLogoutView):
+    """Ends the Django session, signs out of the identity provider, then tells the
+    registered hooks (the assistant closes that session's sockets)."""
+
+    def post(self, request):
+        from tenants.context import context_for_request
+
+        ctx = context_for_request(request)
+        session_key = request.session.session_key
+        response = super().post(request)
+        if ctx is not None and ctx.shopper_sub and session_key:
+            for hook in _session_end_hooks:
+                hook(ctx, session_key)
+        return response
 
 
 def provider_logout_url(request) -> str:

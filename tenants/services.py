@@ -95,6 +95,13 @@ def context_for_tenant_id(tenant_id: str, *, shopper_sub: str | None = None) -> 
     return ctx.for_shopper(shopper_sub) if shopper_sub else ctx
 
 
+def store_limits(tenant_id: str) -> tuple[int | None, int | None]:
+    """The operator's per-store overrides of the assistant's limits (None: default)."""
+    with public():
+        row = Store.objects.filter(tenant_id=tenant_id).values_list("assistant_rate_limit", "assistant_max_running")
+        return row.first() or (None, None)
+
+
 def stores_all() -> list[Store]:
     with public():
         return list(Store.objects.exclude(schema_name=get_public_schema_name()).order_by("tenant_id"))

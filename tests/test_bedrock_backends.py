@@ -13,7 +13,6 @@ from channels.db import database_sync_to_async
 from assistant.backends.base import AgentUnavailable, TextDelta, ToolBox, Turn
 from assistant.backends.bedrock import BedrockAgentBackend, BedrockConverseBackend
 from assistant.credentials import AwsCredential
-from assistant.limits import rate_reset
 from tests.support.fake_bedrock import (
     FakeBedrock,
     chunk,
@@ -307,7 +306,6 @@ async def test_converse_slow_stream_times_out(bedrock, field):
 
 @pytest.mark.parametrize("after_first_chunk", [False, True])
 async def test_socket_gets_exactly_one_error_frame(bedrock, field, backend, after_first_chunk):
-    rate_reset()
     backend(
         "assistant.backends.bedrock.BedrockAgentBackend",
         agent_id="AGENT12345",
@@ -335,7 +333,6 @@ async def test_socket_gets_exactly_one_error_frame(bedrock, field, backend, afte
 
 
 async def test_socket_answer_through_return_of_control(bedrock, field, backend):
-    rate_reset()
     backend(
         "assistant.backends.bedrock.BedrockAgentBackend",
         agent_id="AGENT12345",

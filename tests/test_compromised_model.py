@@ -10,7 +10,6 @@ import uuid
 import pytest
 from channels.db import database_sync_to_async
 
-from assistant.limits import rate_reset
 from assistant.models import Answer, ToolCall
 from tenants.context import activate
 from tests.support.backends import FORGED_CALLS
@@ -29,7 +28,6 @@ def _stored(ctx, answer_id):
 
 @pytest.fixture
 def compromised(backend):
-    rate_reset()
     return backend("tests.support.backends.CompromisedBackend")
 
 

@@ -15,7 +15,6 @@ from channels.db import database_sync_to_async
 from moto import mock_aws
 
 from assistant.credentials import CredentialError, StsCredentialVendor, reset_vendors, role_session_name
-from assistant.limits import rate_reset
 from storefront.logging import RedactSecretsFilter, redact
 from tests.support.field import ALICE, BOB, session_for
 from tests.test_socket import _frames_until_end, _open
@@ -145,7 +144,6 @@ async def test_a_whole_session_at_debug_logs_no_secret(field, aws_env, backend, 
         "sts": {"role_arn": ROLE_ARN, "region": "us-east-1"},
     }
     reset_vendors()
-    rate_reset()
     from assistant.credentials import get_vendor
 
     vendor = get_vendor("sts")

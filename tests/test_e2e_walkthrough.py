@@ -3,10 +3,12 @@ redirect flow through the provider's login form, real WebSocket."""
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
 from django.core.management import call_command
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from storefront.management.commands.seed_demo import DEMO_POLICY_TEXT
 from storefront.selectors import orders_for_shopper, policy_get
@@ -133,7 +135,19 @@ def test_sign_out_ends_the_session_and_goes_through_the_provider(live_server_url
         back = session.get(out.headers["Location"], allow_redirects=False)
         assert back.headers["Location"] == url + "/"
         assert 'id="signin"' in session.get(url + "/").text
-        # The open socket keeps no authority after sign-out.
-        refused = ask(ws, sub, "Which orders did I place?")
-        assert refused["end"]["type"] == "error" and refused["end"]["code"] == "forbidden"
-        assert refused["text"] == ""
+        # Sign-out closed the socket opened with that session.
+        frame = json.loads(ws.recv(timeout=5))
+        assert frame == {
+            "type": "error",
+            "answerId": None,
+            "code": "forbidden",
+            "message": "You are signed out. Sign in again.",
+        }
+        with pytest.raises(ConnectionClosed) as closed:
+            ws.recv(timeout=5)
+        assert closed.value.rcvd.code == 4401
+    # and a socket opened with the old cookie is refused
+    with pytest.raises(InvalidStatus) as refused:
+        open_socket(url, session)
+    assert refused.value.response.status_code == 401
+    assert sub

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
@@ -14,7 +15,6 @@ from channels.db import database_sync_to_async
 from django.core.management import CommandError, call_command
 from django.db import DatabaseError
 
-from assistant.limits import rate_reset
 from assistant.models import Answer
 from assistant.tools import TOOLS, ToolSpec
 from storefront.selectors import orders_for_shopper
@@ -29,7 +29,6 @@ B_HOST = "shop-b.example.test"
 
 @pytest.fixture
 def local(backend):
-    rate_reset()
     return backend("assistant.backends.local.LocalBackend", chunk_delay=0)
 
 
@@ -75,7 +74,6 @@ def test_br06_orders_command_refuses_without_a_shopper(field):
 
 
 async def test_br10_a_dropped_socket_does_not_stop_or_break_the_answer(field, backend):
-    rate_reset()
     backend("tests.support.backends.CountingBackend", delay=0.05, chunks=20)
     CountingBackend.calls = 0
     key = await database_sync_to_async(session_for)(field.a, ALICE)
@@ -104,24 +102,73 @@ async def test_br10_a_dropped_socket_does_not_stop_or_break_the_answer(field, ba
 
 
 async def test_br12_question_rate_is_limited_per_shopper(field, backend, settings):
-    rate_reset()
     backend("tests.support.backends.CountingBackend")
     settings.ASSISTANT_RATE_LIMIT = 5
-    settings.ASSISTANT_RATE_WINDOW_SECONDS = 1
-    comm = await _open(await database_sync_to_async(session_for)(field.a, ALICE))
-    codes = []
+    settings.ASSISTANT_RATE_WINDOW_SECONDS = 2
+    shopper = f"ffffffff-0000-4000-8000-{uuid.uuid4().hex[:12]}"  # a fresh shopper, no history
+    comm = await _open(await database_sync_to_async(session_for)(field.a, shopper))
+    ends = []
     for _ in range(10):
-        await comm.send_to(text_data=json.dumps({"type": "ask", "answerId": f"{ALICE}.{uuid.uuid4()}", "prompt": "hi"}))
-    while len(codes) < 10:
+        await comm.send_to(
+            text_data=json.dumps({"type": "ask", "answerId": f"{shopper}.{uuid.uuid4()}", "prompt": "hi"})
+        )
+    while len(ends) < 10:
         frame = json.loads(await comm.receive_from(timeout=5))
         if frame["type"] in ("done", "error"):
-            codes.append(frame.get("code", "done"))
-    assert codes.count("rate_limited") == 5 and codes.count("done") == 5
-    await asyncio.sleep(1.1)
-    text, frames = await _ask(comm, ALICE, "hi")
+            ends.append(frame)
+    limited = [f for f in ends if f.get("code") == "rate_limited"]
+    assert len(limited) == 5 and sum(f["type"] == "done" for f in ends) == 5
+    assert all(re.fullmatch(r"Too many questions\. Try again in [12] seconds\.", f["message"]) for f in limited)
+    # another shopper of the same store is not limited by this one
+    other = await _open(await database_sync_to_async(session_for)(field.a, ALICE))
+    _, frames = await _ask(other, ALICE, "hi")
+    assert frames[-1]["type"] == "done"
+    await other.disconnect()
+    await asyncio.sleep(2.1)
+    _, frames = await _ask(comm, shopper, "hi")
     assert frames[-1]["type"] == "done"
     await comm.disconnect()
-    rate_reset()
+
+
+async def test_per_store_override_and_running_answers_limit(field, backend, settings):
+    from tenants.models import Store
+
+    backend("tests.support.backends.CountingBackend", delay=0.3, chunks=3)
+    settings.ASSISTANT_RATE_WINDOW_SECONDS = 60
+    await database_sync_to_async(Store.objects.filter(tenant_id="shop-b").update)(
+        assistant_rate_limit=2, assistant_max_running=1
+    )
+    try:
+        shopper = f"ffffffff-1111-4000-8000-{uuid.uuid4().hex[:12]}"
+        comm = await _open(await database_sync_to_async(session_for)(field.b, shopper), host=B_HOST)
+        first = f"{shopper}.{uuid.uuid4()}"
+        await comm.send_to(text_data=json.dumps({"type": "ask", "answerId": first, "prompt": "hi"}))
+        assert json.loads(await comm.receive_from(timeout=5))["type"] == "accepted"
+        # one answer is running in shop-b: a second one waits
+        second = f"{shopper}.{uuid.uuid4()}"
+        await comm.send_to(text_data=json.dumps({"type": "ask", "answerId": second, "prompt": "hi"}))
+        frames = []
+        while not any(f.get("answerId") == first and f["type"] == "done" for f in frames) or not any(
+            f.get("answerId") == second for f in frames
+        ):
+            frames.append(json.loads(await comm.receive_from(timeout=5)))
+        busy = next(f for f in frames if f.get("answerId") == second)
+        assert busy["code"] == "rate_limited" and "busy in this store" in busy["message"]
+        # shop-a is not affected by shop-b's limits
+        alice = await _open(await database_sync_to_async(session_for)(field.a, ALICE))
+        _, a_frames = await _ask(alice, ALICE, "hi")
+        assert a_frames[-1]["type"] == "done"
+        await alice.disconnect()
+        # the store's rate override (2 per window) applies to its shoppers
+        _, frames = await _ask(comm, shopper, "hi")
+        assert frames[-1]["type"] == "done"
+        _, frames = await _ask(comm, shopper, "hi")
+        assert frames[-1]["code"] == "rate_limited"
+        await comm.disconnect()
+    finally:
+        await database_sync_to_async(Store.objects.filter(tenant_id="shop-b").update)(
+            assistant_rate_limit=None, assistant_max_running=None
+        )
 
 
 async def test_br23_policy_answers_are_grounded_and_current(field, local):

@@ -11,7 +11,6 @@ from channels.db import database_sync_to_async
 from django.test import Client
 
 from assistant.credentials import vend_database_credential
-from assistant.limits import rate_reset
 from assistant.tools import tool_run
 from tests.support.field import ALICE, BOB, CAROL, DAVE, session_for
 from tests.test_socket import _frames_until_end, _open
@@ -67,7 +66,6 @@ def test_page(field, name):
 
 @pytest.mark.parametrize("name", sorted(SHOPPERS))
 async def test_socket(field, backend, name):
-    rate_reset()
     backend("assistant.backends.local.LocalBackend", chunk_delay=0)
     store, sub, item, host, policy = SHOPPERS[name]
     comm = await _open(await database_sync_to_async(session_for)(getattr(field, store), sub), host=host)

@@ -222,4 +222,4 @@ def test_a_session_of_store_a_is_worth_nothing_on_store_b_pages(op, field):
 
 
 def test_sign_in_does_not_exist_on_the_public_site(op, field):
-    assert Client(HTTP_HOST="example.test").get("/oidc/authenticate/").status_code == 404
+    assert Client(HTTP_HOST="localhost").get("/oidc/authenticate/").status_code == 404

@@ -1,5 +1,5 @@
-// The store assistant's chat widget. Plain JavaScript, no HTML from the server's
-// answers is ever interpreted: text goes in with textContent.
+// The store assistant's chat widget. Plain JavaScript. Nothing from an answer is ever
+// interpreted as HTML: text goes in with textContent.
 (function () {
   "use strict";
   const config = JSON.parse(document.getElementById("assistant-config").textContent);
@@ -7,13 +7,17 @@
   const form = document.getElementById("chat-form");
   const input = document.getElementById("chat-input");
   const send = document.getElementById("chat-send");
+  const stop = document.getElementById("chat-stop");
   const count = document.getElementById("chat-count");
   const statusLine = document.getElementById("chat-status");
+  const list = document.getElementById("chat-conversations");
+  const newButton = document.getElementById("chat-new");
 
   let socket = null;
   let conversationId = null;
   let running = null; // {answerId, lastSeq, bubble, prompt}
   let retryDelay = 500;
+  let closedForGood = false;
 
   function uuid4() {
     if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
@@ -34,6 +38,7 @@
 
   function setBusy(busy) {
     send.disabled = busy;
+    stop.hidden = !busy;
     input.setAttribute("aria-busy", busy ? "true" : "false");
   }
 
@@ -41,7 +46,7 @@
     running = null;
     setBusy(false);
     statusLine.textContent = "";
-    input.focus();
+    if (!closedForGood) input.focus();
   }
 
   function showError(message, prompt) {
@@ -56,6 +61,15 @@
     }
   }
 
+  function rememberConversation(id) {
+    conversationId = id;
+    const url = new URL(location.href);
+    if (url.searchParams.get("conversation") !== id) {
+      url.searchParams.set("conversation", id);
+      history.replaceState(null, "", url.pathname + url.search);
+    }
+  }
+
   function onFrame(frame) {
     if (!running || frame.answerId !== running.answerId) {
       if (frame.type === "error" && frame.answerId === null) showError(frame.message);
@@ -63,7 +77,7 @@
     }
     switch (frame.type) {
       case "accepted":
-        conversationId = frame.conversationId;
+        rememberConversation(frame.conversationId);
         statusLine.textContent = "Thinking…";
         break;
       case "status":
@@ -79,12 +93,20 @@
       case "done":
         running.bubble.classList.remove("streaming");
         finish();
+        loadConversations();
         break;
       case "error": {
         const prompt = running.prompt;
-        running.bubble.remove();
+        running.bubble.classList.remove("streaming");
+        if (frame.code === "cancelled") {
+          running.bubble.classList.add("stopped");
+          finish();
+          break;
+        }
+        if (!running.bubble.textContent) running.bubble.remove();
         finish();
-        showError(frame.message, prompt);
+        showError(frame.message, frame.code === "rate_limited" || frame.code === "agent_unavailable" ||
+          frame.code === "internal" ? prompt : null);
         break;
       }
     }
@@ -104,9 +126,14 @@
       try { onFrame(JSON.parse(event.data)); } catch (e) { /* ignore a malformed frame */ }
     });
     socket.addEventListener("close", (event) => {
-      if (event.code === 4401) {
-        statusLine.textContent = "You are signed out. Reload the page to sign in again.";
-        setBusy(true);
+      if (event.code === 4401 || event.code === 4404) {
+        closedForGood = true;
+        statusLine.textContent = event.code === 4401
+          ? "You are signed out. Reload the page to sign in again."
+          : "This store is unavailable.";
+        document.body.dataset.assistant = "closed";
+        send.disabled = true;
+        stop.hidden = true;
         return;
       }
       statusLine.textContent = "Connection lost, reconnecting…";
@@ -127,6 +154,47 @@
     const frame = {type: "ask", answerId, prompt};
     if (conversationId) frame.conversationId = conversationId;
     socket.send(JSON.stringify(frame));
+  }
+
+  async function loadConversations() {
+    try {
+      const response = await fetch("/assistant/conversations/", {credentials: "same-origin"});
+      if (!response.ok) return;
+      const data = await response.json();
+      list.replaceChildren();
+      for (const c of data.conversations) {
+        const item = document.createElement("li");
+        const link = document.createElement("a");
+        link.href = "/?conversation=" + encodeURIComponent(c.id);
+        link.textContent = c.title || "(untitled)";
+        if (c.id === conversationId) link.setAttribute("aria-current", "true");
+        item.appendChild(link);
+        list.appendChild(item);
+      }
+    } catch (e) { /* the list is a convenience */ }
+  }
+
+  async function reopen(id) {
+    const response = await fetch("/assistant/conversations/" + encodeURIComponent(id) + "/",
+      {credentials: "same-origin"});
+    if (!response.ok) {
+      showError("That conversation is not available.");
+      history.replaceState(null, "", "/");
+      return;
+    }
+    const data = await response.json();
+    conversationId = data.id;
+    for (const turn of data.turns) {
+      bubble("me", turn.prompt);
+      const answer = bubble("bot", turn.text);
+      if (turn.status === "running") {
+        answer.classList.add("streaming");
+        running = {answerId: turn.answerId, lastSeq: turn.lastSeq, bubble: answer, prompt: turn.prompt};
+        setBusy(true);
+      } else if (turn.status === "error") {
+        answer.classList.add("stopped");
+      }
+    }
   }
 
   form.addEventListener("submit", (event) => {
@@ -150,5 +218,17 @@
   input.addEventListener("input", () => {
     count.textContent = `${input.value.length} / ${config.maxPrompt}`;
   });
-  connect();
+  stop.addEventListener("click", () => {
+    if (running && socket && socket.readyState === WebSocket.OPEN) {
+      socket.send(JSON.stringify({type: "cancel", answerId: running.answerId}));
+    }
+  });
+  newButton.addEventListener("click", () => { location.href = "/"; });
+
+  (async function start() {
+    const requested = new URLSearchParams(location.search).get("conversation");
+    if (requested) await reopen(requested);
+    connect();
+    loadConversations();
+  })();
 })();
