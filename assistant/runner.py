@@ -70,12 +70,19 @@ async def answer_run(
 
     async def listen() -> None:
         nonlocal cancelled
-        while True:
-            message = await layer.receive(channel)
-            if message.get("type") == "answer.cancel":
-                cancelled = True
-                work.cancel()
-                return
+        try:
+            while True:
+                message = await layer.receive(channel)
+                if message.get("type") == "answer.cancel":
+                    cancelled = True
+                    work.cancel()
+                    return
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            # channels_redis turns a cancelled read into a TimeoutError; also: the layer
+            # went away, and the answer can no longer be cancelled.
+            log.debug("cancel listener stopped on store %s", ctx.tenant_id, exc_info=True)
 
     listener = asyncio.ensure_future(listen())
     error: tuple[str, str] | None = None
@@ -96,6 +103,7 @@ async def answer_run(
         log.exception("answer failed on store %s", ctx.tenant_id)
         error = ("internal", "Something went wrong while answering. Please try again.")
     finally:
+        # Not awaited: a Redis read being cancelled can take seconds to unwind.
         listener.cancel()
         await layer.group_discard(control, channel)
         code = error[0] if error else ""

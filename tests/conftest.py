@@ -220,44 +220,58 @@ def fake_bedrock():
 
 
 @pytest.fixture(scope="session")
-def bedrock_server(demo, idp, fake_bedrock, tmp_path_factory):
-    """Servers whose assistant is a Bedrock backend pointed at the fake Bedrock:
-    bedrock_server("bedrock-agent") -> LiveServer (started once per kind)."""
+def server_factory(demo, idp, tmp_path_factory):
+    """More servers on the same database and identity provider, each with its own
+    settings: server_factory("name", {"ENV": "value"}) -> LiveServer (started once)."""
     from tenants.hosts import store_origin
     from tenants.identity import store_register
     from tenants.services import stores_all
 
     servers: dict[str, LiveServer] = {}
 
-    def get(kind: str) -> LiveServer:
-        if kind not in servers:
+    def get(name: str, extra_env: dict[str, str]) -> LiveServer:
+        if name not in servers:
             port = free_port()
             for store in stores_all():
                 if store.tenant_id.startswith("tenant"):
                     store_register(store=store, origin=store_origin(store, port=str(port)))
-            servers[kind] = LiveServer(
+            servers[name] = LiveServer(
                 port=port,
                 values=idp[1],
-                var=tmp_path_factory.mktemp(f"{kind}-var"),
-                log_name=f"server-{kind}.log",
-                extra_env={
-                    "ASSISTANT_BACKEND": kind,
-                    "BEDROCK_AGENT_ID": "AGENT12345",
-                    "BEDROCK_AGENT_ALIAS_ID": "ALIAS12345",
-                    "BEDROCK_MODEL_ID": "test.model-v1",
-                    "BEDROCK_THROTTLE_RETRIES": "1",
-                    "AWS_ENDPOINT_URL_BEDROCK_AGENT_RUNTIME": fake_bedrock.url,
-                    "AWS_ENDPOINT_URL_BEDROCK_RUNTIME": fake_bedrock.url,
-                    "AWS_ACCESS_KEY_ID": "testing",
-                    "AWS_SECRET_ACCESS_KEY": "testing",
-                    "AWS_REGION": "us-east-1",
-                },
+                var=tmp_path_factory.mktemp(f"{name}-var"),
+                log_name=f"server-{name}.log",
+                extra_env=extra_env,
             )
-        return servers[kind]
+        return servers[name]
 
     yield get
     for server in servers.values():
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def bedrock_server(server_factory, fake_bedrock):
+    """Servers whose assistant is a Bedrock backend pointed at the fake Bedrock:
+    bedrock_server("bedrock-agent") -> LiveServer."""
+
+    def get(kind: str) -> LiveServer:
+        return server_factory(
+            kind,
+            {
+                "ASSISTANT_BACKEND": kind,
+                "BEDROCK_AGENT_ID": "AGENT12345",
+                "BEDROCK_AGENT_ALIAS_ID": "ALIAS12345",
+                "BEDROCK_MODEL_ID": "test.model-v1",
+                "BEDROCK_THROTTLE_RETRIES": "1",
+                "AWS_ENDPOINT_URL_BEDROCK_AGENT_RUNTIME": fake_bedrock.url,
+                "AWS_ENDPOINT_URL_BEDROCK_RUNTIME": fake_bedrock.url,
+                "AWS_ACCESS_KEY_ID": "testing",
+                "AWS_SECRET_ACCESS_KEY": "testing",
+                "AWS_REGION": "us-east-1",
+            },
+        )
+
+    return get
 
 
 @pytest.fixture(scope="session")

@@ -87,7 +87,9 @@ async def test_a_session_of_store_a_is_worth_nothing_on_store_b(field, alice_key
     assert await handshake(communicator(B_HOST, session_key=await alice_key)) == (False, 4401)
 
 
-@pytest.mark.parametrize("host", ["nosuch.example.test", "www.shop-a.example.test", "example.test", "evil.example", "localhost"])
+@pytest.mark.parametrize(
+    "host", ["nosuch.example.test", "www.shop-a.example.test", "example.test", "evil.example", "localhost"]
+)
 async def test_handshake_on_unknown_or_public_host_is_refused(field, alice_key, host):
     assert await handshake(communicator(host, session_key=await alice_key)) == (False, 4404)
 

@@ -20,6 +20,7 @@ _ORDER_NUMBER = re.compile(r"(?:\border\b|#)\D{0,15}?(\d{1,12})\b", re.I)
 _ORDERS = re.compile(r"\border(s|ed)?\b|\bpurchases?\b|\bbought\b", re.I)
 _POLICY = re.compile(r"\breturn(s|ed|ing)?\b|\brefunds?\b|\bpolic(y|ies)\b|\bexchange\b|\bsend (it )?back\b", re.I)
 _DAYS = re.compile(r"\b(\d{1,4})\s*days?\b", re.I)
+_WHEN = re.compile(r"\bwhen\b|\bwhat date\b", re.I)
 _FOLLOW_UP = re.compile(r"^\s*(and|what about|how about)\b|\b(it|that one|that order)\b", re.I)
 
 HELP = (
@@ -66,11 +67,13 @@ def _orders_answer(result: ToolResult) -> str:
     return f"You have placed {len(orders)} {noun}:\n" + "\n".join(f"- {_order_line(o)}" for o in orders)
 
 
-def _order_answer(result: ToolResult) -> str:
+def _order_answer(result: ToolResult, prompt: str = "") -> str:
     if result.outcome == "invalid_arguments":
         return "That does not look like an order number. Order numbers are digits only, for example 1001."
     if not result.ok:
         return "I could not find that order among your orders."
+    if _WHEN.search(prompt):
+        return f"Order {result.data['order_number']} was placed on {result.data['placed_at']}."
     items = ", ".join(f"{i['quantity']} x {i['name']}" for i in result.data["items"]) or "no items"
     return f"{_order_line(result.data)}. Items: {items}."
 
@@ -104,7 +107,7 @@ class LocalBackend(AgentBackend):
         reference = self._order_reference(prompt, history)
         if reference is not None:
             yield ToolActivity("get_order")
-            parts.append(_order_answer(await tools.call("get_order", {"order_number": reference})))
+            parts.append(_order_answer(await tools.call("get_order", {"order_number": reference}), prompt))
         elif _ORDERS.search(prompt):
             yield ToolActivity("list_my_orders")
             parts.append(_orders_answer(await tools.call("list_my_orders")))
