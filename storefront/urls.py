@@ -12,6 +12,7 @@ urlpatterns = [
     path("policy/", views.policy_page, name="policy"),
     path("signin-failed/", views.signin_failed, name="signin_failed"),
     path("healthz", views.healthz, name="healthz"),
+    path("favicon.ico", views.favicon),
     # Sign-out also tells the apps (the assistant closes the shopper's sockets).
     path("oidc/logout/", StoreLogoutView.as_view(), name="oidc_logout"),
     path("oidc/", include("mozilla_django_oidc.urls")),

@@ -117,6 +117,7 @@ class StoreWebSocketMiddleware:
         host = _header(scope, b"host")
         store = await database_sync_to_async(store_for_host)(host)
         if store is None or is_public(store) or not store.is_active:
+            log.info("websocket refused: no active store for host %r", (host or b"")[:100])
             return await deny(scope, receive, send, UNKNOWN_STORE)
         secure = scope.get("scheme") == "wss"
         if not origin_matches(_header(scope, b"origin"), host, secure=secure):
@@ -135,4 +136,5 @@ class StoreWebSocketMiddleware:
 
 async def websocket_not_found(scope, receive, send) -> None:
     """Any WebSocket path that is not the assistant's: refused like an unknown store."""
+    log.info("websocket refused: no such path %r", scope.get("path", "")[:100])
     await deny(scope, receive, send, UNKNOWN_STORE)

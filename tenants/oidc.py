@@ -207,10 +207,17 @@ class StoreAuthenticationCallbackView(OIDCAuthenticationCallbackView):
         return response
 
     def login_failure(self):
-        return self._failure(403, "We could not sign you in to this store.")
+        store = getattr(self.request, "tenant", None)
+        name = store.name if store is not None else "this store"
+        return self._failure(
+            403, f"We could not sign you in to {name}. If your account belongs to another store, sign in there."
+        )
 
     def _failure(self, status: int, message: str):
-        return render(self.request, "storefront/signin_failed.html", {"message": message}, status=status)
+        from tenants.context import context_for_request
+
+        context = {"ctx": context_for_request(self.request), "message": message}
+        return render(self.request, "storefront/signin_failed.html", context, status=status)
 
 
 _session_end_hooks: list = []

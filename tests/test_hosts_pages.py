@@ -92,3 +92,12 @@ def test_deactivated_store_is_unavailable(field):
     finally:
         Store.objects.filter(tenant_id="shop-b").update(is_active=True)
         forget_hosts()
+
+
+def test_every_store_page_shows_the_signed_in_shopper(field):
+    client = Client(HTTP_HOST="shop-a.example.test")
+    client.cookies["sessionid"] = session_for(field.a, ALICE)
+    for path in ("/", "/policy/"):
+        page = client.get(path).content.decode()
+        assert "Signed in as" in page and 'id="signout"' in page and 'id="signin"' not in page
+    assert client.get("/favicon.ico").status_code == 204

@@ -143,6 +143,10 @@
   }
 
   function ask(prompt) {
+    if (closedForGood) {
+      statusLine.textContent = "The assistant is closed on this page. Reload the page to continue.";
+      return;
+    }
     if (!socket || socket.readyState !== WebSocket.OPEN) {
       showError("Not connected yet, please try again in a moment.", prompt);
       return;
@@ -166,8 +170,13 @@
         const item = document.createElement("li");
         const link = document.createElement("a");
         link.href = "/?conversation=" + encodeURIComponent(c.id);
-        link.textContent = c.title || "(untitled)";
-        if (c.id === conversationId) link.setAttribute("aria-current", "true");
+        const when = new Date(c.createdAt);
+        link.textContent = `${when.toLocaleDateString()} ${when.toLocaleTimeString([], {hour: "2-digit", minute: "2-digit"})}: ` +
+          (c.title || "(untitled)");
+        if (c.id === conversationId) {
+          link.setAttribute("aria-current", "true");
+          link.textContent += " (this one)";
+        }
         item.appendChild(link);
         list.appendChild(item);
       }
