@@ -1,21 +1,12 @@
 from django.contrib import admin
 
 from assistant.models import ToolCall
-from storefront.admin import store_admin_site
+from storefront.admin import ReadOnlyAdmin, store_admin_site
 
 
 @admin.register(ToolCall, site=store_admin_site)
-class ToolCallAdmin(admin.ModelAdmin):
+class ToolCallAdmin(ReadOnlyAdmin):
     list_display = ("created_at", "tool", "shopper_sub", "outcome", "result_size", "duration_ms")
     list_filter = ("tool", "outcome")
     search_fields = ("shopper_sub",)
     readonly_fields = [f.name for f in ToolCall._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -38,6 +38,19 @@ class StoreAdminSite(admin.AdminSite):
 store_admin_site = StoreAdminSite(name="store_admin")
 
 
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Owners may look, never add, change or delete (histories and audit logs)."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 class OrderItemInline(admin.TabularInline):
     model = OrderItem
     extra = 0
@@ -66,20 +79,11 @@ class ReturnPolicyAdmin(admin.ModelAdmin):
 
 
 @admin.register(ReturnPolicyVersion, site=store_admin_site)
-class ReturnPolicyVersionAdmin(admin.ModelAdmin):
-    """The policy's history, read-only."""
+class ReturnPolicyVersionAdmin(ReadOnlyAdmin):
+    """The policy's history."""
 
     list_display = ("changed_at", "days", "changed_by", "text")
     readonly_fields = ("changed_at", "days", "changed_by", "text")
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Order, site=store_admin_site)

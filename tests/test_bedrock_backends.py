@@ -27,27 +27,9 @@ from tests.support.fake_bedrock import (
     truncate,
 )
 from tests.support.field import ALICE, CANARIES_B, session_for
+from tests.test_fake_bedrock import AGENT_EXCEPTIONS, CONVERSE_EXCEPTIONS
 from tests.test_socket import _frames_until_end, _open
 
-AGENT_EXCEPTIONS = [
-    "accessDeniedException",
-    "badGatewayException",
-    "conflictException",
-    "dependencyFailedException",
-    "internalServerException",
-    "modelNotReadyException",
-    "resourceNotFoundException",
-    "serviceQuotaExceededException",
-    "throttlingException",
-    "validationException",
-]
-CONVERSE_EXCEPTIONS = [
-    "internalServerException",
-    "modelStreamErrorException",
-    "validationException",
-    "throttlingException",
-    "serviceUnavailableException",
-]
 CONVERSATION = str(uuid.uuid4())
 
 

@@ -41,16 +41,14 @@ def _failed(result: ToolResult) -> bool:
     return result.outcome not in ("ok", "not_found")
 
 
-class BedrockAgentBackend(AgentBackend):
-    name = "bedrock-agent"
+class _BedrockBackend(AgentBackend):
+    """Options every Bedrock backend shares: region, tool rounds, retries, timeouts."""
+
+    service = ""
 
     def __init__(
         self,
-        agent_id: str = "",
-        agent_alias_id: str = "",
         region: str | None = None,
-        enable_trace: bool = False,
-        lambda_credentials: bool = False,
         max_rounds: int = 5,
         throttle_retries: int = 3,
         backoff: float = 0.5,
@@ -59,31 +57,43 @@ class BedrockAgentBackend(AgentBackend):
         **options,
     ):
         super().__init__(**options)
-        if not agent_id or not agent_alias_id:
-            raise ImproperlyConfigured("bedrock-agent needs BEDROCK_AGENT_ID and BEDROCK_AGENT_ALIAS_ID")
-        self.agent_id = agent_id
-        self.agent_alias_id = agent_alias_id
         self.region = region
-        self.enable_trace = enable_trace
-        self.lambda_credentials = lambda_credentials
         self.max_rounds = max_rounds
         self.throttle_retries = throttle_retries
         self.backoff = backoff
         self.read_timeout = read_timeout
         self.connect_timeout = connect_timeout
+
+    def client(self):
+        return runtime_client(
+            self.service, region=self.region, read_timeout=self.read_timeout, connect_timeout=self.connect_timeout
+        )
+
+
+class BedrockAgentBackend(_BedrockBackend):
+    name = "bedrock-agent"
+    service = "bedrock-agent-runtime"
+
+    def __init__(
+        self,
+        agent_id: str = "",
+        agent_alias_id: str = "",
+        enable_trace: bool = False,
+        lambda_credentials: bool = False,
+        **options,
+    ):
+        super().__init__(**options)
+        if not agent_id or not agent_alias_id:
+            raise ImproperlyConfigured("bedrock-agent needs BEDROCK_AGENT_ID and BEDROCK_AGENT_ALIAS_ID")
+        self.agent_id = agent_id
+        self.agent_alias_id = agent_alias_id
+        self.enable_trace = enable_trace
+        self.lambda_credentials = lambda_credentials
         if lambda_credentials:
             log.warning(
                 "bedrock-agent lambda mode: tenant credentials travel to the agent in session attributes; "
                 "prefer return of control"
             )
-
-    def client(self):
-        return runtime_client(
-            "bedrock-agent-runtime",
-            region=self.region,
-            read_timeout=self.read_timeout,
-            connect_timeout=self.connect_timeout,
-        )
 
     @staticmethod
     def session_id(ctx: TenantContext, conversation_id: str) -> str:
@@ -186,38 +196,16 @@ def tool_configuration() -> dict:
     return {"tools": tools}
 
 
-class BedrockConverseBackend(AgentBackend):
+class BedrockConverseBackend(_BedrockBackend):
     name = "bedrock-converse"
+    service = "bedrock-runtime"
 
-    def __init__(
-        self,
-        model_id: str = "",
-        region: str | None = None,
-        max_rounds: int = 5,
-        throttle_retries: int = 3,
-        backoff: float = 0.5,
-        read_timeout: float = 60,
-        connect_timeout: float = 5,
-        max_tokens: int = 1024,
-        temperature: float = 0.2,
-        **options,
-    ):
+    def __init__(self, model_id: str = "", max_tokens: int = 1024, temperature: float = 0.2, **options):
         super().__init__(**options)
         if not model_id:
             raise ImproperlyConfigured("bedrock-converse needs BEDROCK_MODEL_ID")
         self.model_id = model_id
-        self.region = region
-        self.max_rounds = max_rounds
-        self.throttle_retries = throttle_retries
-        self.backoff = backoff
-        self.read_timeout = read_timeout
-        self.connect_timeout = connect_timeout
         self.inference = {"maxTokens": max_tokens, "temperature": temperature}
-
-    def client(self):
-        return runtime_client(
-            "bedrock-runtime", region=self.region, read_timeout=self.read_timeout, connect_timeout=self.connect_timeout
-        )
 
     @staticmethod
     def messages(history: list[Turn], prompt: str) -> list[dict]:
