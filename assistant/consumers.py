@@ -12,10 +12,11 @@ import logging
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
 
 from assistant.backends import get_backend
 from assistant.groups import answer_group, session_digest, shopper_group
-from assistant.limits import LimitReached
+from assistant.limits import FrameBucket, LimitReached
 from assistant.protocol import Ask, Cancel, FrameError, Subscribe, error_frame, parse_frame
 from assistant.runner import answer_cancel, answer_spawn
 from assistant.selectors import answer_state
@@ -31,6 +32,7 @@ class AssistantConsumer(AsyncWebsocketConsumer):
         self.session_key = self.scope["session_key"]
         # answerId -> next seq this socket expects, for the answers it follows.
         self.following: dict[str, int] = {}
+        self.frames = FrameBucket(settings.ASSISTANT_FRAMES_PER_SECOND)
         # Sign-out closes this shopper's sockets of the ended session (see assistant.views).
         self.shopper_group = shopper_group(ctx=self.ctx)
         await self.channel_layer.group_add(self.shopper_group, self.channel_name)
@@ -51,6 +53,8 @@ class AssistantConsumer(AsyncWebsocketConsumer):
 
     async def receive(self, text_data=None, bytes_data=None):
         try:
+            if not self.frames.take():
+                raise FrameError("rate_limited", "Too many messages. Slow down and try again in a second.")
             frame = parse_frame(text_data, bytes_data, sub=self.ctx.shopper_sub)
             if not await database_sync_to_async(store_is_active)(self.ctx):
                 await self.send_json(error_frame("not_found", "This store is unavailable."))
@@ -68,6 +72,8 @@ class AssistantConsumer(AsyncWebsocketConsumer):
                 await self._subscribe(frame)
         except FrameError as exc:
             await self.send_json(error_frame(exc.code, exc.message, exc.answer_id))
+        except OSError:
+            return  # the client went away while we answered it
         except Exception:
             # A bug must not drop the socket without a word; the details stay in the log.
             log.exception("frame failed on store %s", self.ctx.tenant_id)
@@ -78,6 +84,8 @@ class AssistantConsumer(AsyncWebsocketConsumer):
         return sub == self.ctx.shopper_sub
 
     async def _ask(self, ask: Ask) -> None:
+        if len(self.following) >= settings.ASSISTANT_MAX_FOLLOWED:
+            raise FrameError("rate_limited", "This page follows too many answers at once.", ask.answer_id)
         backend = get_backend()
         try:
             started = await database_sync_to_async(answer_start)(
@@ -128,6 +136,8 @@ class AssistantConsumer(AsyncWebsocketConsumer):
             )
 
     async def _follow(self, answer_id: str, next_seq: int) -> None:
+        if answer_id not in self.following and len(self.following) >= settings.ASSISTANT_MAX_FOLLOWED:
+            raise FrameError("rate_limited", "This page follows too many answers at once.", answer_id)
         if answer_id not in self.following:
             await self.channel_layer.group_add(answer_group(ctx=self.ctx, answer_id=answer_id), self.channel_name)
         self.following[answer_id] = next_seq

@@ -8,6 +8,7 @@ in the public admin (Store.assistant_rate_limit, Store.assistant_max_running).
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -42,6 +43,25 @@ def limits_for(ctx: TenantContext) -> Limits:
     )
 
 
+class FrameBucket:
+    """A socket's frame rate: `rate` per second, bursts up to twice that."""
+
+    def __init__(self, rate: float):
+        self.rate = rate
+        self.capacity = 2 * rate
+        self.tokens = self.capacity
+        self.at = time.monotonic()
+
+    def take(self) -> bool:
+        now = time.monotonic()
+        self.tokens = min(self.capacity, self.tokens + (now - self.at) * self.rate)
+        self.at = now
+        if self.tokens < 1:
+            return False
+        self.tokens -= 1
+        return True
+
+
 def admission_check(*, ctx: TenantContext) -> None:
     """Raise LimitReached unless this shopper may ask now. Call inside the transaction
     that stores the answer (in the store's schema): it serialises admissions per store."""
@@ -60,6 +80,8 @@ def admission_check(*, ctx: TenantContext) -> None:
         retry = max(1, retry)
         raise LimitReached(f"Too many questions. Try again in {retry} seconds.", retry)
     stale = now - timedelta(seconds=settings.ASSISTANT_ANSWER_TIMEOUT_SECONDS + 30)
-    running = Answer.objects.filter(status=Answer.Status.RUNNING, created_at__gte=stale).count()
-    if running >= limits.max_running:
+    running = Answer.objects.filter(status=Answer.Status.RUNNING, created_at__gte=stale)
+    if running.filter(owner_sub=ctx.shopper_sub).count() >= settings.ASSISTANT_MAX_RUNNING_PER_SHOPPER:
+        raise LimitReached("Please wait for your current answers to finish.", 2)
+    if running.count() >= limits.max_running:
         raise LimitReached("The assistant is busy in this store right now. Try again in 5 seconds.", 5)

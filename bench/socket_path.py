@@ -87,6 +87,8 @@ def serve(app: str, port: int, env: dict) -> subprocess.Popen:
             "--no-access-log",
             "--lifespan",
             "off",
+            "--ws",
+            "wsproto",
             "--log-level",
             "warning",
         ],

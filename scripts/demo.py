@@ -63,7 +63,7 @@ def main() -> int:
         run("collectstatic", "--noinput", "-v", "0", env=env)
         command = [
             PY, "-m", "uvicorn", "storefront.asgi:application", "--host", host, "--port", port,
-            "--ws-max-size", str(64 * 1024), "--no-server-header", "--lifespan", "off",
+            "--ws-max-size", str(64 * 1024), "--no-server-header", "--lifespan", "off", "--ws", "wsproto",
             # X-Forwarded-* are not trusted unless an operator sets a proxy up (README).
             "--no-proxy-headers",
         ]  # fmt: skip

@@ -160,11 +160,20 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "prefix": env("CHANNELS_PREFIX", "storefront")},
+            "CONFIG": {
+                "hosts": [REDIS_URL],
+                "prefix": env("CHANNELS_PREFIX", "storefront"),
+                "capacity": env_int("CHANNELS_CAPACITY", 1000),
+            },
         }
     }
 else:
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels.layers.InMemoryChannelLayer",
+            "CONFIG": {"capacity": env_int("CHANNELS_CAPACITY", 1000)},
+        }
+    }
 
 # Every cache key carries the schema (BR-01).
 CACHES = {
@@ -275,6 +284,11 @@ ASSISTANT_RATE_LIMIT = env_int("ASSISTANT_RATE_LIMIT", 20)
 ASSISTANT_RATE_WINDOW_SECONDS = env_int("ASSISTANT_RATE_WINDOW_SECONDS", 60)
 # Per store: answers running at once.
 ASSISTANT_MAX_RUNNING = env_int("ASSISTANT_MAX_RUNNING", 20)
+# Per shopper: answers running at once (a socket's frames stay within the layer's capacity).
+ASSISTANT_MAX_RUNNING_PER_SHOPPER = env_int("ASSISTANT_MAX_RUNNING_PER_SHOPPER", 3)
+# Per socket: frames per second (burst twice that), and answers followed at once.
+ASSISTANT_FRAMES_PER_SECOND = env_int("ASSISTANT_FRAMES_PER_SECOND", 10)
+ASSISTANT_MAX_FOLLOWED = env_int("ASSISTANT_MAX_FOLLOWED", 10)
 
 LOGGING = {
     "version": 1,

@@ -79,6 +79,7 @@ def _committed_db(django_db_setup, django_db_blocker):
 
     # Tests ask many questions as the same shoppers; the limits have tests of their own.
     settings.ASSISTANT_RATE_LIMIT = 100_000
+    settings.ASSISTANT_MAX_RUNNING_PER_SHOPPER = 100
     settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, ".example.test", "example.test", "testserver"]
     public_site_ensure()
     yield
@@ -170,6 +171,8 @@ class LiveServer:
                 "--lifespan",
                 "off",
                 "--no-proxy-headers",
+                "--ws",
+                "wsproto",
             ],
             cwd=BASE_DIR,
             env=env,

@@ -37,7 +37,7 @@ def _orm_beside_playwright(monkeypatch):
 @pytest.fixture(scope="module")
 def site(server_factory):
     """A server that streams slowly enough to watch (and interrupt) an answer."""
-    return server_factory("browser", {"ASSISTANT_LOCAL_CHUNK_DELAY": "0.12"})
+    return server_factory("browser", {"ASSISTANT_LOCAL_CHUNK_DELAY": "0.2"})
 
 
 @pytest.fixture(scope="module")

@@ -230,3 +230,36 @@ def test_identity_provider_state_is_private(idp):
     assert keys, "the provider wrote no signing key"
     for key in keys:
         assert key.stat().st_mode & 0o077 == 0, key
+
+
+async def test_a_busy_socket_still_ends_every_answer_and_frames_are_rate_limited(field, backend, settings):
+    backend("tests.support.backends.CountingBackend", delay=0.02, chunks=10)
+    settings.ASSISTANT_MAX_RUNNING_PER_SHOPPER = 3
+    shopper = f"ffffffff-2222-4000-8000-{uuid.uuid4().hex[:12]}"
+    comm = await _open(await database_sync_to_async(session_for)(field.a, shopper))
+    ids = [f"{shopper}.{uuid.uuid4()}" for _ in range(20)]
+    for answer_id in ids:
+        await comm.send_to(text_data=json.dumps({"type": "ask", "answerId": answer_id, "prompt": "hi"}))
+    ends: dict[str, dict] = {}
+    chunks: dict[str, list[int]] = {}
+    while len(ends) < 20:
+        frame = json.loads(await comm.receive_from(timeout=10))
+        if frame["type"] == "chunk":
+            chunks.setdefault(frame["answerId"], []).append(frame["seq"])
+        if frame["type"] in ("done", "error"):
+            assert frame["answerId"] not in ends  # exactly one end per answer
+            ends[frame["answerId"]] = frame
+    done = [a for a, f in ends.items() if f["type"] == "done"]
+    waiting = [f for f in ends.values() if f.get("code") == "rate_limited"]
+    assert 3 <= len(done) < 20 and len(done) + len(waiting) == 20
+    assert all(chunks[a] == list(range(10)) for a in done)  # nothing dropped
+    assert {f["message"] for f in waiting} == {"Please wait for your current answers to finish."}
+    # a flood of frames is slowed down, and the socket stays usable afterwards
+    for _ in range(60):
+        await comm.send_to(text_data=json.dumps({"type": "subscribe", "answerId": f"{shopper}.{uuid.uuid4()}"}))
+    codes = [json.loads(await comm.receive_from(timeout=5))["code"] for _ in range(60)]
+    assert codes.count("rate_limited") >= 30 and set(codes) <= {"rate_limited", "not_found"}
+    await asyncio.sleep(1.5)
+    _, frames = await _ask(comm, shopper, "hi")
+    assert frames[-1]["type"] == "done"
+    await comm.disconnect()
