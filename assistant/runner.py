@@ -10,13 +10,13 @@ import asyncio
 import logging
 
 from asgiref.sync import sync_to_async
+from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
 
 from assistant.backends import get_backend
 from assistant.backends.base import AgentUnavailable, TextDelta, ToolActivity, ToolBox, Turn
 from assistant.credentials import CredentialError, vend_credentials
-from assistant.dbthreads import run_in_db_pool
 from assistant.groups import answer_group, control_group
 from assistant.output import redact_answer_text
 from assistant.services import answer_finish, chunk_append
@@ -54,7 +54,7 @@ async def answer_run(
             ):
                 if isinstance(event, TextDelta) and event.text:
                     text = redact_answer_text(event.text)
-                    await run_in_db_pool(chunk_append)(ctx=ctx, answer_pk=answer_pk, seq=seq, text=text)
+                    await database_sync_to_async(chunk_append)(ctx=ctx, answer_pk=answer_pk, seq=seq, text=text)
                     await _publish(group, {"type": "chunk", "answerId": answer_id, "seq": seq, "text": text})
                     seq += 1
                 elif isinstance(event, ToolActivity):
@@ -108,7 +108,7 @@ async def answer_run(
         await layer.group_discard(control, channel)
         code = error[0] if error else ""
         try:
-            await run_in_db_pool(answer_finish)(ctx=ctx, answer_pk=answer_pk, error_code=code)
+            await database_sync_to_async(answer_finish)(ctx=ctx, answer_pk=answer_pk, error_code=code)
         finally:
             if error:
                 await _publish(group, {"type": "error", "answerId": answer_id, "code": error[0], "message": error[1]})

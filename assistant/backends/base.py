@@ -12,8 +12,9 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from channels.db import database_sync_to_async
+
 from assistant.credentials import vend_database_credential
-from assistant.dbthreads import run_in_db_pool
 from assistant.tools import TOOLS, ToolResult, tool_run
 from tenants.context import TenantContext
 
@@ -70,7 +71,7 @@ class ToolBox:
             await self._on_call(str(name)[:64])
         if self._credential is None:
             self._credential = vend_database_credential(ctx=self._ctx)
-        return await run_in_db_pool(tool_run)(
+        return await database_sync_to_async(tool_run)(
             ctx=self._ctx, credential=self._credential, name=name, arguments=arguments, answer_pk=self._answer_pk
         )
 
