@@ -170,6 +170,8 @@ def main() -> int:
         ASSISTANT_RATE_LIMIT="1000000",
         DATABASE_POOL="1",
         ASSISTANT_MAX_RUNNING="1000",
+        ASSISTANT_MAX_RUNNING_PER_SHOPPER="1000",
+        ASSISTANT_FRAMES_PER_SECOND="100000",
     )
     app_port, echo_port = free_port(), free_port()
     app = serve("storefront.asgi:application", app_port, env)
