@@ -26,6 +26,19 @@ FAKE_TOKEN = "FAKETOKENTESTONLY" + "x" * 40
 SENTINELS = [FAKE_KEY, FAKE_SECRET, FAKE_TOKEN, "FAKETOKENTESTONLY"]
 
 
+def sentinel_assume_role(expiry) -> dict:
+    """An AssumeRole response carrying the field cases' sentinel credentials."""
+    return {
+        "Credentials": {
+            "AccessKeyId": FAKE_KEY,
+            "SecretAccessKey": FAKE_SECRET,
+            "SessionToken": FAKE_TOKEN,
+            "Expiration": expiry,
+        },
+        "AssumedRoleUser": {"AssumedRoleId": "AROA:x", "Arn": ROLE_ARN},
+    }
+
+
 @pytest.fixture
 def aws_env(monkeypatch):
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
@@ -77,15 +90,7 @@ def test_sts_credentials_are_refreshed_before_expiry(field, aws_env):
         for expiry in (soon, later):
             stub.add_response(
                 "assume_role",
-                {
-                    "Credentials": {
-                        "AccessKeyId": FAKE_KEY,
-                        "SecretAccessKey": FAKE_SECRET,
-                        "SessionToken": FAKE_TOKEN,
-                        "Expiration": expiry,
-                    },
-                    "AssumedRoleUser": {"AssumedRoleId": "AROA:x", "Arn": ROLE_ARN},
-                },
+                sentinel_assume_role(expiry),
                 {
                     "RoleArn": ROLE_ARN,
                     "RoleSessionName": role_session_name(alice),
@@ -152,15 +157,7 @@ async def test_a_whole_session_at_debug_logs_no_secret(field, aws_env, backend, 
         with Stubber(vendor.client()) as stub:
             stub.add_response(
                 "assume_role",
-                {
-                    "Credentials": {
-                        "AccessKeyId": FAKE_KEY,
-                        "SecretAccessKey": FAKE_SECRET,
-                        "SessionToken": FAKE_TOKEN,
-                        "Expiration": expiry,
-                    },
-                    "AssumedRoleUser": {"AssumedRoleId": "AROA:x", "Arn": ROLE_ARN},
-                },
+                sentinel_assume_role(expiry),
             )
             backend("assistant.backends.local.LocalBackend", chunk_delay=0)
             alice = await _open(await database_sync_to_async(session_for)(field.a, ALICE))
